@@ -1,0 +1,1 @@
+"""Shipped checks, one theme per file; installed as ``mmspec.checks`` (see pyproject.toml)."""

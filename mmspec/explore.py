@@ -1,0 +1,174 @@
+"""Breadth-first explicit-state search with parent pointers: every counterexample is shortest.
+
+Pure apart from reading the clock for statistics (elapsed time never reaches stdout
+renderings that must be byte-identical).
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from .check import Check, Verdict
+from .trace import Trace, build_trace
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .kernel import Allocator
+    from .state import Action, State
+
+__all__ = ["explore", "Result", "Stats", "CellResult"]
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Search statistics, in the style TLC and SPIN print them."""
+
+    generated: int          # transitions examined (successor states generated)
+    distinct: int           # distinct states stored
+    depth: int              # BFS depth reached (longest shortest path)
+    complete: bool          # the whole reachable space was explored
+    stop_reason: str        # "" or why the search stopped early
+    elapsed_s: float = 0.0
+    peak_rss_kib: int = 0
+
+    @property
+    def states_per_s(self) -> float:
+        return self.distinct / self.elapsed_s if self.elapsed_s > 0 else float("inf")
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """The verdict of one check on one design."""
+
+    check: Check
+    verdict: Verdict
+    trace: Trace | None = None          # counterexample (VIOLATED) or first witness
+    witness_count: int = 0              # transitions on which the witness held
+    witness_trace: Trace | None = None
+
+    @property
+    def expected(self) -> Verdict | None:
+        return None
+
+    def expectation(self, design: str) -> Verdict | None:
+        return self.check.expected.get(design)
+
+
+@dataclass(frozen=True)
+class Result:
+    design: str
+    cells: tuple[CellResult, ...]
+    stats: Stats
+    coverage: tuple[tuple[str, int], ...] = field(default=())
+    parents: dict | None = field(default=None, repr=False, compare=False)
+
+    def cell(self, name: str) -> CellResult:
+        for c in self.cells:
+            if c.check.name == name:
+                return c
+        raise KeyError(name)
+
+
+def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | None = None,
+            time_limit: float | None = None, keep_parents: bool = False,
+            progress: Callable[[int, int, int], None] | None = None) -> Result:
+    """Explore every state reachable from ``model.init_states()`` breadth-first.
+
+    Parameters
+    ----------
+    model : a design instance (an :class:`~mmspec.kernel.Allocator`).
+    checks : the checks to evaluate on every transition (and ``bad_state`` on init states).
+    max_states : stop (verdict BOUNDED for undecided checks) once this many distinct states
+        are stored.
+    time_limit : stop likewise after this many seconds.
+    keep_parents : return the parent map (state -> (parent, action)) in ``Result.parents``.
+    progress : called as ``progress(distinct, generated, depth)`` about once a second.
+
+    Returns
+    -------
+    Result
+        One :class:`CellResult` per check. A violation's trace is a shortest one (BFS
+        order), replayed through ``model.explain`` before it is returned.
+    """
+    t0 = time.perf_counter()
+    inits = model.init_states()
+    parents: dict = {}
+    frontier: list = []
+    for s in inits:
+        if s not in parents:
+            parents[s] = None
+            frontier.append(s)
+    nchecks = len(checks)
+    bad: list = [None] * nchecks        # (pre, action, post) of the first violation
+    wit: list = [None] * nchecks
+    wcount = [0] * nchecks
+    for i, ck in enumerate(checks):
+        if ck.bad_state is not None:
+            for s in inits:
+                if bad[i] is None and ck.bad_state(model, s):
+                    bad[i] = (None, None, s)
+    coverage: Counter = Counter()
+    generated = 0
+    depth = 0
+    stop = ""
+    next_report = t0 + 1.0
+    succ = model.successors
+    wit_fns = [(i, ck.witness) for i, ck in enumerate(checks)]
+    step_fns = [(i, ck.bad_step) for i, ck in enumerate(checks) if ck.bad_step is not None]
+    state_fns = [(i, ck.bad_state) for i, ck in enumerate(checks) if ck.bad_state is not None]
+    while frontier and not stop:
+        nxt: list = []
+        for s in frontier:
+            for a, t, eff in succ(s):
+                generated += 1
+                for pth in eff.paths:
+                    coverage[pth] += 1
+                for i, witness in wit_fns:
+                    if witness(model, s, a, eff, t):
+                        wcount[i] += 1
+                        if wit[i] is None:
+                            wit[i] = (s, a, t)
+                for i, bad_step in step_fns:
+                    if bad[i] is None and bad_step(model, s, a, eff, t):
+                        bad[i] = (s, a, t)
+                if t not in parents:
+                    parents[t] = (s, a)
+                    nxt.append(t)
+                    for i, bad_state in state_fns:
+                        if bad[i] is None and bad_state(model, t):
+                            bad[i] = (s, a, t)
+            if max_states is not None and len(parents) >= max_states:
+                stop = f"state cap {max_states} reached"
+                break
+            if progress is not None or time_limit is not None:
+                now = time.perf_counter()
+                if time_limit is not None and now - t0 > time_limit:
+                    stop = f"time limit {time_limit:g} s reached"
+                    break
+                if progress is not None and now >= next_report:
+                    progress(len(parents), generated, depth)
+                    next_report = now + 1.0
+        if nxt and not stop:
+            depth += 1
+        frontier = nxt
+    complete = not stop
+    elapsed = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    stats = Stats(generated, len(parents), depth, complete, stop, elapsed, rss)
+    cells = []
+    for i, ck in enumerate(checks):
+        wtrace = build_trace(model, parents, *wit[i]) if wit[i] is not None else None
+        if bad[i] is not None:
+            tr = build_trace(model, parents, *bad[i])
+            cells.append(CellResult(ck, Verdict.VIOLATED, tr, wcount[i], wtrace))
+        elif not complete:
+            cells.append(CellResult(ck, Verdict.BOUNDED, None, wcount[i], wtrace))
+        elif wit[i] is None:
+            cells.append(CellResult(ck, Verdict.VACUOUS, None, 0, None))
+        else:
+            cells.append(CellResult(ck, Verdict.HOLDS, None, wcount[i], wtrace))
+    return Result(model.name, tuple(cells), stats, tuple(sorted(coverage.items())),
+                  parents if keep_parents else None)

@@ -1,0 +1,876 @@
+"""The v4.6 page allocator, kswapd and reclaim as pure rules over :class:`~mmspec.state.State`.
+
+This module is the one source of semantics: the breadth-first checker, the hypothesis
+machines and the trace renderer all go through :meth:`Allocator.successors` /
+:meth:`Allocator.step`. A design (``models/*.py``) is a subclass that overrides a few
+documented hooks (where CMA memory lives, which zone a gfp class may use, whether
+``__zone_watermark_ok`` subtracts free CMA pages, the ``__rmqueue`` order, ...).
+
+Every rule cites the v4.6 function it models (source: a 4.6.2 tree, ``mm/page_alloc.c`` and
+``mm/vmscan.c``; see docs/semantics.md for the full description and the abstractions).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, ClassVar, Iterator, NamedTuple
+
+from .errors import ScopeError, TraceReplayError
+from .scope import (Scope, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks,
+                    init_per_zone_wmark_min)
+from .state import ALLOC, FREE, KSWAPD, Action, Block, Effect, State, Zone
+from .vocab import (ALLOC_CMA, ALLOC_CPUSET, ALLOC_FAIR, ALLOC_HARDER, ALLOC_HIGH,
+                    ALLOC_WMARK_LOW, ALLOC_WMARK_MASK, ALLOC_WMARK_MIN, GFP_CLASSES,
+                    GfpClass, KswapdPhase, Migratetype, ZoneType, alloc_flags_str)
+
+__all__ = ["Allocator", "ZoneLayout", "zone_watermark_ok_value", "NeedVictim"]
+
+U, M, R, H, C = (Migratetype.MIGRATE_UNMOVABLE, Migratetype.MIGRATE_MOVABLE,
+                 Migratetype.MIGRATE_RECLAIMABLE, Migratetype.MIGRATE_HIGHATOMIC,
+                 Migratetype.MIGRATE_CMA)
+SLEEPING, NAPPING, RUNNING = KswapdPhase.SLEEPING, KswapdPhase.NAPPING, KswapdPhase.RUNNING
+
+#: v4.6 ``fallbacks[]`` (mm/page_alloc.c): CMA and ISOLATE are never fallback sources.
+FALLBACKS = {U: (R, M), R: (U, M), M: (R, U)}
+
+_MTN = {int(mt): mt.name for mt in Migratetype}
+
+
+def zone_watermark_ok_value(free_pages: int, order: int, mark: int, lowmem_reserve: int,
+                            alloc_flags: int, nr_free_cma: int = 0,
+                            nr_reserved_highatomic: int = 0,
+                            high_order_ok: Callable[[int], bool] | None = None) -> bool:
+    """v4.6 ``__zone_watermark_ok()`` on plain numbers.
+
+    Parameters
+    ----------
+    free_pages : NR_FREE_PAGES of the zone.
+    order : allocation order.
+    mark : the watermark in pages (``z->watermark[alloc_flags & ALLOC_WMARK_MASK]``).
+    lowmem_reserve : ``z->lowmem_reserve[classzone_idx]``.
+    alloc_flags : ALLOC_* bits.
+    nr_free_cma : NR_FREE_CMA_PAGES; subtracted unless ALLOC_CMA (pass 0 for designs without
+        MIGRATE_CMA, as in ZONE_CMA patch 4/6).
+    nr_reserved_highatomic : subtracted unless ALLOC_HARDER.
+    high_order_ok : for order > 0, a predicate ``o -> bool`` saying whether a free block of
+        order ``o`` sits on a list the request may use (step 8 of the check).
+
+    Notes
+    -----
+    In this exact order: ``free -= 2**order - 1``; ALLOC_HIGH halves the mark
+    (``min -= min / 2``); without ALLOC_HARDER the highatomic reserve is subtracted, with it
+    the mark loses a quarter (``min -= min / 4``); without ALLOC_CMA free CMA pages are
+    subtracted; fail if ``free <= min + lowmem_reserve`` (strict). C division of non-negative
+    longs is floor division.
+
+    Examples
+    --------
+    GFP_ATOMIC in the slow path, min = 3: 3 - 1 = 2, then 2 - 0 = 2, so 3 free pages pass.
+
+    >>> zone_watermark_ok_value(3, 0, 3, 0, ALLOC_HIGH | ALLOC_HARDER)
+    True
+    >>> zone_watermark_ok_value(2, 0, 3, 0, ALLOC_HIGH | ALLOC_HARDER)
+    False
+    """
+    free = free_pages - ((1 << order) - 1)
+    m = mark
+    if alloc_flags & ALLOC_HIGH:
+        m -= m // 2
+    if not alloc_flags & ALLOC_HARDER:
+        free -= nr_reserved_highatomic
+    else:
+        m -= m // 4
+    if not alloc_flags & ALLOC_CMA:
+        free -= nr_free_cma
+    if free <= m + lowmem_reserve:
+        return False
+    if order == 0:
+        return True
+    return high_order_ok(order) if high_order_ok is not None else False
+
+
+class ZoneLayout(NamedTuple):
+    """The constants of one populated zone of a design instance."""
+
+    ztype: ZoneType
+    managed: int
+    wmark: tuple[int, int, int]
+    lowmem_reserve: tuple[int, ...]  # indexed by kernel zone index (classzone_idx)
+    blocks: tuple[int, ...]           # initial migratetype of each pageblock
+
+    @property
+    def label(self) -> str:
+        return self.ztype.label
+
+
+class NeedVictim(Exception):
+    """Raised inside a step when reclaim must choose a page and the action did not say which.
+
+    ``candidates`` lists every legal choice as ``(zone, block, class)``; the enumerator in
+    :meth:`Allocator.successors` branches over them.
+    """
+
+    def __init__(self, candidates: tuple[tuple[int, int, int], ...]) -> None:
+        super().__init__(candidates)
+        self.candidates = candidates
+
+
+class _Work:
+    """Mutable scratch copy of a state used inside one step (never escapes a step)."""
+
+    __slots__ = ("zones", "kswapd", "max_order", "pgdat_cz", "order", "cz", "end_zone",
+                 "log", "paths", "victims", "vi")
+
+    def __init__(self, s: State, victims: tuple, log: list | None) -> None:
+        self.zones = list(s.zones)
+        self.kswapd, self.max_order, self.pgdat_cz = s.kswapd, s.kswapd_max_order, s.pgdat_classzone
+        self.order, self.cz, self.end_zone = s.order, s.classzone, s.end_zone
+        self.log = log
+        self.paths: list[str] = []
+        self.victims = victims
+        self.vi = 0
+
+    def freeze(self) -> State:
+        return State(tuple(self.zones), self.kswapd, self.max_order, self.pgdat_cz,
+                     self.order, self.cz, self.end_zone)
+
+    def say(self, text: str) -> None:
+        if self.log is not None:
+            self.log.append(text)
+
+
+class Allocator:
+    """The v4.6 allocator semantics; designs subclass it and override the hooks.
+
+    Class attributes (set by each design)
+    -------------------------------------
+    name : CLI name of the design.  title : one line for ``mmspec list``.
+    source : where the mechanism comes from (kernel version, patch set, Message-ID).
+    cma_zone : True if CMA memory is moved into its own ZONE_CMA.
+    cma_migratetype : True if MIGRATE_CMA pageblocks, ALLOC_CMA and NR_FREE_CMA_PAGES exist.
+    wmark_basis_includes_cma : whether CMA pages are managed when watermarks are derived
+        (v4.6 initcall order: no; ZONE_CMA v6-era pure_initcall: yes).
+    """
+
+    name: ClassVar[str] = "v4.6"
+    rank: ClassVar[int] = 100
+    title: ClassVar[str] = "v4.6 page allocator"
+    source: ClassVar[str] = "Linux v4.6 (4.6.2 tree), mm/page_alloc.c, mm/vmscan.c"
+    cma_zone: ClassVar[bool] = False
+    cma_migratetype: ClassVar[bool] = True
+    wmark_basis_includes_cma: ClassVar[bool] = False
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.ppb = scope.pages_per_pageblock
+        self.pageblock_order = scope.pageblock_order
+        self.layout = self.build_layout(scope)
+        self.nz = len(self.layout)
+        self.ztype = tuple(int(z.ztype) for z in self.layout)
+        self.top_zone = self.ztype[-1]          # pgdat->nr_zones - 1
+        self.wm = tuple(z.wmark for z in self.layout)
+        self.lr = tuple(z.lowmem_reserve for z in self.layout)
+        self.classes = GFP_CLASSES
+        self.limits = scope.limits
+        self.lru_classes = tuple(i for i, c in enumerate(GFP_CLASSES) if c.lru)
+        self.fair = scope.fair_zone_policy
+        self._zonelist = {}
+        for i, c in enumerate(GFP_CLASSES):
+            hz = int(self.gfp_zone(c))
+            zl = tuple(p for p in range(self.nz - 1, -1, -1) if self.ztype[p] <= hz)
+            if not zl and scope.limits[i]:
+                raise ScopeError(f"design {self.name}: no populated zone can serve {c.name}; "
+                                 "add a zone at or below ZONE_NORMAL")
+            self._zonelist[i] = zl
+        self._intern: dict = {}
+
+    # ----------------------------------------------------------------------------------
+    # Hooks a design overrides.
+
+    def build_layout(self, scope: Scope) -> tuple[ZoneLayout, ...]:
+        """Map the scope's memory onto this design's zones (v4.6: CMA pageblocks stay in
+        their zone as MIGRATE_CMA, ``init_cma_reserved_pageblock``)."""
+        zones = [(z.zone_type, tuple(z.pageblocks)) for z in scope.zones if z.pageblocks]
+        return self._finish_layout(scope, zones)
+
+    def gfp_zone(self, c: GfpClass) -> ZoneType:
+        """v4.6 ``gfp_zone()``: MOVABLE+HIGHMEM gives ZONE_MOVABLE, everything else here NORMAL."""
+        return ZoneType.ZONE_MOVABLE if c.highmem_movable else ZoneType.ZONE_NORMAL
+
+    def fast_alloc_flags(self, c: GfpClass) -> int:
+        """v4.6 ``__alloc_pages_nodemask``: ALLOC_WMARK_LOW|ALLOC_CPUSET|ALLOC_FAIR, plus
+        ALLOC_CMA iff the migratetype is MOVABLE (CONFIG_CMA)."""
+        flags = ALLOC_WMARK_LOW | ALLOC_CPUSET
+        if self.fair:
+            flags |= ALLOC_FAIR
+        if self.cma_migratetype and c.migratetype == M:
+            flags |= ALLOC_CMA
+        return flags
+
+    def slow_alloc_flags(self, c: GfpClass) -> int:
+        """v4.6 ``gfp_to_alloc_flags()``: ALLOC_WMARK_MIN|ALLOC_CPUSET, ALLOC_HIGH from
+        __GFP_HIGH, ALLOC_HARDER (and no CPUSET) for __GFP_ATOMIC, ALLOC_CMA for MOVABLE."""
+        flags = ALLOC_WMARK_MIN | ALLOC_CPUSET
+        if c.high:
+            flags |= ALLOC_HIGH
+        if c.atomic:
+            flags = (flags | ALLOC_HARDER) & ~ALLOC_CPUSET
+        if self.cma_migratetype and c.migratetype == M:
+            flags |= ALLOC_CMA
+        return flags
+
+    def watermark_cma(self, z: Zone, alloc_flags: int) -> int:
+        """Free CMA pages that ``__zone_watermark_ok`` subtracts when ALLOC_CMA is unset."""
+        return z.nr_free_cma if self.cma_migratetype else 0
+
+    def is_cma_memory(self, p: int, b: int, mt: int) -> bool:
+        """Whether pageblock ``b`` of zone position ``p`` is CMA memory (a MIGRATE_CMA
+        pageblock in v4.6; designs with a CMA zone override this)."""
+        return mt == C
+
+    def cma_first(self, w: _Work, p: int, mt: int, alloc_flags: int) -> bool:
+        """Whether ``__rmqueue`` tries the CMA lists before the request's own lists.
+        v4.6: never (the v5.8 rule overrides this)."""
+        return False
+
+    def cma_fallback_allowed(self, mt: int, alloc_flags: int) -> bool:
+        """v4.6 ``__rmqueue``: ``__rmqueue_cma_fallback`` only for MIGRATE_MOVABLE (keys on
+        the migratetype, not on ALLOC_CMA)."""
+        return self.cma_migratetype and mt == M
+
+    # ----------------------------------------------------------------------------------
+    # Layout helpers.
+
+    def _finish_layout(self, scope: Scope, zones: list[tuple[ZoneType, tuple[int, ...]]]
+                       ) -> tuple[ZoneLayout, ...]:
+        ppb = scope.pages_per_pageblock
+        zones.sort(key=lambda z: z[0])
+        managed = [(zt, len(blocks) * ppb) for zt, blocks in zones]
+        derived = None
+        if any(self._explicit_wmark(scope, zt) is None for zt, _ in zones):
+            derived = self._derive_wmarks(scope, zones)
+        lrs = setup_per_zone_lowmem_reserve(managed)
+        out = []
+        for i, (zt, blocks) in enumerate(zones):
+            wm = self._explicit_wmark(scope, zt)
+            if wm is None:
+                assert derived is not None
+                wm = derived[i]
+            lr = [0] * len(ZoneType)
+            for czt, v in lrs[i].items():
+                lr[int(czt)] = v
+            spec = scope.zone(zt)
+            for czt, v in (spec.lowmem_reserve if spec else ()):
+                lr[int(czt)] = v
+            # zones between populated ones: classzone of an unpopulated index keeps the sum
+            for k in range(1, len(lr)):
+                if k > int(zt) and lr[k] == 0 and k not in [int(z) for z, _ in zones]:
+                    lr[k] = lr[k - 1]
+            out.append(ZoneLayout(zt, len(blocks) * ppb, wm, tuple(lr), tuple(int(b) for b in blocks)))
+        return tuple(out)
+
+    def _explicit_wmark(self, scope: Scope, zt: ZoneType) -> tuple[int, int, int] | None:
+        spec = scope.zone(zt)
+        return spec.watermarks if spec is not None else None
+
+    def _derive_wmarks(self, scope: Scope, zones: list[tuple[ZoneType, tuple[int, ...]]]
+                       ) -> list[tuple[int, int, int]]:
+        """Watermarks from the v4.6 formulas, on this design's managed pages.
+
+        If ``cma_in_boot_basis`` is false (default: the design's own boot order), CMA pages
+        are not yet managed when the watermarks are computed."""
+        d = dict(scope.derive)
+        ppb = scope.pages_per_pageblock
+        page_kb = d.get("page_kbytes", 4)
+        include_cma = d.get("cma_in_boot_basis", self.wmark_basis_includes_cma)
+        managed = []
+        for zt, blocks in zones:
+            n = sum(ppb for b in blocks if include_cma or b != C)
+            if zt == ZoneType.ZONE_CMA and not include_cma:
+                n = 0
+            managed.append((zt, n))
+        mfk = d.get("min_free_kbytes")
+        if mfk is None:
+            lowmem = sum(m for zt, m in managed if zt <= ZoneType.ZONE_NORMAL)
+            mfk = init_per_zone_wmark_min(lowmem * page_kb)
+        return setup_per_zone_wmarks(managed, mfk, d.get("watermark_scale_factor", 10), page_kb)
+
+    # ----------------------------------------------------------------------------------
+    # Model protocol.
+
+    def init_states(self) -> tuple[State, ...]:
+        """All pages free, kswapd asleep, NR_ALLOC_BATCH = high - low (``setup_per_zone_wmarks``)."""
+        nclass = len(GFP_CLASSES)
+        zones = []
+        for z in self.layout:
+            blocks = tuple(Block(mt, self.ppb, (0,) * nclass) for mt in z.blocks)
+            cma = sum(self.ppb for mt in z.blocks if mt == C)
+            batch = z.wmark[2] - z.wmark[1] if self.fair else 0
+            zones.append(Zone(z.managed, cma, batch, False, blocks))
+        return (State(tuple(zones), int(SLEEPING), 0, self.top_zone, 0, self.top_zone, 0),)
+
+    def actions(self, s: State) -> tuple[Action, ...]:
+        """Every enabled action in the fixed order of :meth:`successors`."""
+        return tuple(a for a, _, _ in self.successors(s))
+
+    def successors(self, s: State) -> Iterator[tuple[Action, State, Effect]]:
+        """Yield ``(action, next_state, effect)`` for every enabled action, deterministically.
+
+        Order: allocations per request class (GFP_CLASSES order, reclaim choices in
+        ascending ``(zone, block, class)`` order), then frees per class, zone and pageblock,
+        then the kswapd step.
+        """
+        for ci in range(len(GFP_CLASSES)):
+            if not self.limits[ci] or self._held(s, ci) >= self.limits[ci]:
+                continue
+            yield from self._branch(s, Action(ALLOC, ci, 0), self._alloc)
+        for ci in range(len(GFP_CLASSES)):
+            if not self.limits[ci]:
+                continue
+            for p, z in enumerate(s.zones):
+                for b, blk in enumerate(z.blocks):
+                    if blk.held[ci]:
+                        a = Action(FREE, ci, 0, p, b)
+                        yield a, *self._run(s, a, None)
+        if s.kswapd == RUNNING or s.kswapd == NAPPING:
+            yield from self._branch(s, Action(KSWAPD), self._kswapd)
+
+    def step(self, s: State, a: Action) -> tuple[State, Effect]:
+        """Apply one action; raise :class:`TraceReplayError` if it is not enabled in ``s``."""
+        if not self._enabled(s, a):
+            raise TraceReplayError(f"action {self.describe(a)} is not enabled in this state")
+        try:
+            return self._run(s, a, None)
+        except NeedVictim:
+            raise TraceReplayError(f"action {self.describe(a)} does not say which page "
+                                   "reclaim takes") from None
+
+    def explain(self, s: State, a: Action) -> tuple[State, Effect, list[str]]:
+        """Like :meth:`step`, also returning the kernel-vocabulary log of the step."""
+        if not self._enabled(s, a):
+            raise TraceReplayError(f"action {self.describe(a)} is not enabled in this state")
+        log: list[str] = []
+        ns, eff = self._run(s, a, log)
+        return ns, eff, log
+
+    def _enabled(self, s: State, a: Action) -> bool:
+        if a.kind == ALLOC:
+            return (0 <= a.cls < len(GFP_CLASSES) and self.limits[a.cls] > 0
+                    and self._held(s, a.cls) < self.limits[a.cls] and a.order in self.scope.orders)
+        if a.kind == FREE:
+            return (0 <= a.zone < len(s.zones) and 0 <= a.block < len(s.zones[a.zone].blocks)
+                    and 0 <= a.cls < len(GFP_CLASSES)
+                    and s.zones[a.zone].blocks[a.block].held[a.cls] > 0 and not a.victims)
+        if a.kind == KSWAPD:
+            return s.kswapd != SLEEPING
+        return False
+
+    def _run(self, s: State, a: Action, log: list | None) -> tuple[State, Effect]:
+        w = _Work(s, a.victims, log)
+        if a.kind == ALLOC:
+            ok, zone, block = self._alloc(w, a)
+        elif a.kind == FREE:
+            self._free_page(w, a.zone, a.block, a.cls, "__free_pages")
+            ok, zone, block = True, a.zone, a.block
+        else:
+            self._kswapd(w, a)
+            ok, zone, block = True, -1, -1
+        if w.vi != len(w.victims):
+            raise TraceReplayError(f"action {self.describe(a)} names more reclaim choices than "
+                                   "the step used")
+        return self._interned(w.freeze()), Effect(ok, tuple(w.paths), zone, block)
+
+    def _branch(self, s: State, base: Action, _fn) -> Iterator[tuple[Action, State, Effect]]:
+        stack: list[tuple] = [()]
+        while stack:
+            victims = stack.pop()
+            a = base._replace(victims=victims)
+            try:
+                ns, eff = self._run(s, a, None)
+            except NeedVictim as nv:
+                for c in reversed(nv.candidates):
+                    stack.append(victims + (c,))
+                continue
+            yield a, ns, eff
+
+    def _interned(self, s: State) -> State:
+        # Share identical zone tuples between states: keeps bytes/state low.
+        zi = self._intern
+        zones = tuple([zi.setdefault(z, z) for z in s.zones])
+        return State(zones, s.kswapd, s.kswapd_max_order, s.pgdat_classzone, s.order,
+                     s.classzone, s.end_zone)
+
+    def _held(self, s: State, ci: int) -> int:
+        return sum(b.held[ci] for z in s.zones for b in z.blocks)
+
+    # ----------------------------------------------------------------------------------
+    # Watermarks.
+
+    def zone_watermark_ok(self, w: _Work, p: int, order: int, mark: int, classzone: int,
+                          alloc_flags: int) -> bool:
+        """v4.6 ``zone_watermark_ok()`` for zone position ``p`` (see
+        :func:`zone_watermark_ok_value`); ``classzone`` is a kernel zone index."""
+        z = w.zones[p]
+        return zone_watermark_ok_value(
+            z.nr_free, order, mark, self.lr[p][classzone], alloc_flags,
+            self.watermark_cma(z, alloc_flags), 0,
+            (lambda o: self._high_order_ok(z, o, alloc_flags)) if order else None)
+
+    def _high_order_ok(self, z: Zone, order: int, alloc_flags: int) -> bool:
+        # step 8 of __zone_watermark_ok: a free block of order >= `order` on an
+        # UNMOVABLE/MOVABLE/RECLAIMABLE list, or on CMA with ALLOC_CMA, or any with HARDER.
+        need = 1 << order
+        for b in z.blocks:
+            if b.free >= need:
+                if alloc_flags & ALLOC_HARDER or b.mt in (U, M, R):
+                    return True
+                if b.mt == C and (alloc_flags & ALLOC_CMA or not self.cma_migratetype):
+                    return True
+        return False
+
+    def zone_balanced(self, w: _Work, p: int, order: int, highorder: bool, gap: int,
+                      classzone: int) -> bool:
+        """v4.6 ``zone_balanced()``: ``zone_watermark_ok_safe(zone, order, high + gap,
+        classzone)`` with alloc_flags 0 (free CMA pages are not counted); with
+        CONFIG_COMPACTION and ``highorder`` false the check is order 0 against
+        ``high + gap + 2**order``."""
+        mark = self.wm[p][2] + gap
+        if not highorder:
+            mark += 1 << order
+            order = 0
+        return self.zone_watermark_ok(w, p, order, mark, classzone, 0)
+
+    def zone_reclaimable(self, w: _Work, p: int) -> bool:
+        """v4.6 ``zone_reclaimable()``: pages scanned < 6 x reclaimable LRU pages. The model
+        reclaims every page it scans, so this is "the zone has LRU pages"."""
+        for b in w.zones[p].blocks:
+            for ci in self.lru_classes:
+                if b.held[ci]:
+                    return True
+        return False
+
+    def pgdat_balanced(self, w: _Work, order: int, classzone: int) -> bool:
+        """v4.6 ``pgdat_balanced()`` over populated zones with index <= ``classzone``;
+        unreclaimable zones count as balanced; order 0 needs every zone balanced, order > 0
+        balanced zones holding >= 25% of the managed pages."""
+        managed = balanced = 0
+        for p in range(self.nz):
+            if self.ztype[p] > classzone:
+                break
+            managed += self.layout[p].managed
+            if not self.zone_reclaimable(w, p) or self.zone_balanced(w, p, order, False, 0,
+                                                                      self.ztype[p]):
+                balanced += self.layout[p].managed
+            elif order == 0:
+                return False
+        return balanced >= (managed >> 2) if order else True
+
+    # ----------------------------------------------------------------------------------
+    # Freelists: __rmqueue and friends.
+
+    def _take(self, w: _Work, p: int, b: int, ci: int, order: int) -> None:
+        z = w.zones[p]
+        blk = z.blocks[b]
+        n = 1 << order
+        held = list(blk.held)
+        held[ci] += n
+        blocks = list(z.blocks)
+        blocks[b] = Block(blk.mt, blk.free - n, tuple(held))
+        cma = n if blk.mt == C else 0
+        batch, depleted = z.alloc_batch, z.fair_depleted
+        if self.fair:
+            # buffered_rmqueue(): NR_ALLOC_BATCH -= 1 << order; mark ZONE_FAIR_DEPLETED at <= 0
+            batch -= n
+            if batch <= 0 and not depleted:
+                depleted = True
+        w.zones[p] = Zone(z.nr_free - n, z.nr_free_cma - cma, batch, depleted, tuple(blocks))
+
+    def _smallest(self, w: _Work, p: int, order: int, mt: int) -> int:
+        """v4.6 ``__rmqueue_smallest()``: the smallest free block of order >= ``order`` on
+        ``mt``'s lists. A pageblock that is entirely free is one block of
+        ``pageblock_order``; a partly free one holds order-0 blocks. Among equal orders the
+        lowest pfn is taken (the model's stand-in for list order)."""
+        full = -1
+        for b, blk in enumerate(w.zones[p].blocks):
+            if blk.mt != mt or blk.free == 0:
+                continue
+            if order == 0 and blk.free < self.ppb:
+                return b
+            if blk.free == self.ppb and full < 0:
+                full = b
+        return full
+
+    def _fallback(self, w: _Work, p: int, order: int, mt: int) -> int:
+        """v4.6 ``__rmqueue_fallback()``: from the largest order down, the first
+        ``fallbacks[mt]`` type with a free block; steal per ``can_steal_fallback`` and
+        ``steal_suitable_fallback`` (retype the pageblock if the block is a whole pageblock
+        or at least half of the pageblock's pages were free)."""
+        z = w.zones[p]
+        pbo = self.pageblock_order
+        for current in (pbo, 0) if order == 0 else (pbo,):
+            for fmt in FALLBACKS[mt]:
+                for b, blk in enumerate(z.blocks):
+                    if blk.mt != fmt or blk.free == 0:
+                        continue
+                    if current == pbo and blk.free != self.ppb:
+                        continue
+                    if current == 0 and blk.free == self.ppb:
+                        continue
+                    can_steal = (current >= pbo or current >= pbo // 2 or mt in (R, U))
+                    w.paths.append(f"__rmqueue_fallback {_MTN[fmt]}->{_MTN[mt]}")
+                    if can_steal:
+                        moved = blk.free
+                        if current >= pbo or moved >= (1 << (pbo - 1)):
+                            blocks = list(z.blocks)
+                            blocks[b] = blk._replace(mt=mt)
+                            w.zones[p] = z._replace(blocks=tuple(blocks))
+                            w.paths.append("steal_suitable_fallback: pageblock claimed")
+                            if w.log is not None: w.say(f"    __rmqueue_fallback: {_MTN[mt]} takes from "
+                                  f"{_MTN[fmt]} pageblock {b} (order {current}); "
+                                  f"steal_suitable_fallback: {moved} free of {self.ppb} "
+                                  f"-> pageblock {b} becomes {_MTN[mt]}")
+                            return b
+                    if w.log is not None: w.say(f"    __rmqueue_fallback: {_MTN[mt]} takes from {_MTN[fmt]} "
+                          f"pageblock {b} (order {current}); pageblock not claimed")
+                    return b
+        return -1
+
+    def rmqueue(self, w: _Work, p: int, order: int, mt: int, alloc_flags: int) -> int:
+        """v4.6 ``__rmqueue()``: own type, then (MOVABLE only) ``__rmqueue_cma_fallback``,
+        then ``__rmqueue_fallback``. Returns the pageblock index, or -1."""
+        if self.cma_first(w, p, mt, alloc_flags):
+            b = self._smallest(w, p, order, C)
+            if b >= 0:
+                w.paths.append("__rmqueue: CMA first")
+                if w.log is not None: w.say(f"    __rmqueue: CMA lists first -> MIGRATE_CMA pageblock {b}")
+                return b
+        b = self._smallest(w, p, order, mt)
+        if b >= 0:
+            if w.log is not None: w.say(f"    __rmqueue_smallest: {_MTN[mt]} pageblock {b}")
+            return b
+        if self.cma_fallback_allowed(mt, alloc_flags):
+            b = self._smallest(w, p, order, C)
+            if b >= 0:
+                w.paths.append("__rmqueue_cma_fallback")
+                if w.log is not None: w.say(f"    __rmqueue_cma_fallback: no free {_MTN[mt]} page -> "
+                      f"MIGRATE_CMA pageblock {b}")
+                return b
+        return self._fallback(w, p, order, mt)
+
+    # ----------------------------------------------------------------------------------
+    # Allocation: get_page_from_freelist and __alloc_pages_slowpath.
+
+    def _fmt_check(self, w: _Work, p: int, order: int, mark: int, which: str, cz: int,
+                   flags: int, ok: bool) -> str:
+        z = w.zones[p]
+        cma = 0 if flags & ALLOC_CMA else self.watermark_cma(z, flags)
+        m = mark
+        if flags & ALLOC_HIGH:
+            m -= m // 2
+        if flags & ALLOC_HARDER:
+            m -= m // 4
+        res = self.lr[p][cz]
+        free = z.nr_free - ((1 << order) - 1) - cma
+        lhs = f"free {z.nr_free}" + (f" - free_cma {cma} = {free}" if cma else "")
+        rhs = f"{which} {m}" if m == mark else f"{which} {mark}->{m}"
+        if res:
+            rhs += f" + lowmem_reserve {res}"
+        rel = ">" if ok else "<="
+        return (f"zone_watermark_ok({self.layout[p].label}, {alloc_flags_str(flags)}): "
+                f"{lhs} {rel} {rhs}{'' if ok else ' -> next zone'}")
+
+    def get_page_from_freelist(self, w: _Work, ci: int, order: int, alloc_flags: int,
+                               where: str) -> tuple[int, int]:
+        """v4.6 ``get_page_from_freelist()`` over this class's zonelist (highest zone first).
+
+        A zone failing its watermark means "try the next zone". With ALLOC_FAIR, depleted
+        zones are skipped; if the pass fails and any zone was skipped, ``reset_alloc_batches``
+        and rescan without ALLOC_FAIR."""
+        c = GFP_CLASSES[ci]
+        zl = self._zonelist[ci]
+        cz = self.ztype[zl[0]]
+        mt = c.migratetype
+        while True:
+            skipped = 0
+            for p in zl:
+                z = w.zones[p]
+                if alloc_flags & ALLOC_FAIR and z.fair_depleted:
+                    skipped += 1
+                    if w.log is not None: w.say(f"  {self.layout[p].label}: ZONE_FAIR_DEPLETED (NR_ALLOC_BATCH "
+                          f"{z.alloc_batch}) -> skipped by the fair pass")
+                    continue
+                which = ("min", "low", "high")[alloc_flags & ALLOC_WMARK_MASK]
+                mark = self.wm[p][alloc_flags & ALLOC_WMARK_MASK]
+                ok = self.zone_watermark_ok(w, p, order, mark, cz, alloc_flags)
+                if w.log is not None:
+                    w.log.append("  " + self._fmt_check(w, p, order, mark, which, cz,
+                                                        alloc_flags, ok))
+                if not ok:
+                    continue
+                b = self.rmqueue(w, p, order, mt, alloc_flags)
+                if b < 0:
+                    if w.log is not None: w.say(f"    __rmqueue: nothing on a usable list in {self.layout[p].label}")
+                    continue
+                self._take(w, p, b, ci, order)
+                w.paths.append(f"{where}: {self.layout[p].label}")
+                return p, b
+            if alloc_flags & ALLOC_FAIR:
+                alloc_flags &= ~ALLOC_FAIR
+                if skipped:
+                    self._reset_alloc_batches(w, zl[0])
+                    continue
+            return -1, -1
+
+    def _reset_alloc_batches(self, w: _Work, preferred: int) -> None:
+        """v4.6 ``reset_alloc_batches()``: zones from the node's first up to the preferred
+        zone get NR_ALLOC_BATCH = high - low and lose ZONE_FAIR_DEPLETED."""
+        w.paths.append("reset_alloc_batches")
+        for p in range(preferred + 1):
+            z = w.zones[p]
+            w.zones[p] = z._replace(alloc_batch=self.wm[p][2] - self.wm[p][1], fair_depleted=False)
+        if w.log is not None: w.say(f"  reset_alloc_batches(up to {self.layout[preferred].label}); rescan without ALLOC_FAIR")
+
+    def _alloc(self, w: _Work, a: Action) -> tuple[bool, int, int]:
+        """``__alloc_pages_nodemask()`` then, on failure, ``__alloc_pages_slowpath()``
+        (v4.6), with direct reclaim bounded by ``scope.direct_reclaim_rounds``."""
+        ci, order = a.cls, a.order
+        c = GFP_CLASSES[ci]
+        zl = self._zonelist[ci]
+        cz = self.ztype[zl[0]]
+        if w.log is not None: w.say(f"alloc_pages({c.name}, order={order}): zonelist "
+              f"{' > '.join(self.layout[p].label for p in zl)}, classzone_idx "
+              f"{ZoneType(cz).label}, migratetype {c.migratetype.name}")
+        if w.log is not None: w.say(f"  fast path [{alloc_flags_str(self.fast_alloc_flags(c))}]")
+        p, b = self.get_page_from_freelist(w, ci, order, self.fast_alloc_flags(c), "fast path")
+        if p >= 0:
+            if w.log is not None: w.say(f"  -> page from {self.layout[p].label} pageblock {b} "
+                  f"({_MTN[w.zones[p].blocks[b].mt]}); kswapd not woken")
+            return True, p, b
+        w.paths.append("slow path")
+        rounds = 0
+        while True:
+            if c.kswapd_reclaim:
+                self.wake_all_kswapds(w, ci, order, cz)
+            flags = self.slow_alloc_flags(c)
+            if w.log is not None: w.say(f"  slow path [{alloc_flags_str(flags)}]")
+            p, b = self.get_page_from_freelist(w, ci, order, flags, "slow path")
+            if p >= 0:
+                if w.log is not None: w.say(f"  -> page from {self.layout[p].label} pageblock {b} "
+                      f"({_MTN[w.zones[p].blocks[b].mt]})")
+                return True, p, b
+            if not c.direct_reclaim:
+                w.paths.append("allocation failure")
+                if w.log is not None: w.say(f"  no __GFP_DIRECT_RECLAIM -> {c.name} page allocation failure "
+                      f"(order:{order})")
+                return False, -1, -1
+            if rounds >= self.scope.direct_reclaim_rounds:
+                w.paths.append("allocation failure")
+                if w.log is not None: w.say(f"  gives up after {rounds} direct-reclaim round(s) (model bound; v4.6 "
+                      "keeps retrying while reclaim makes progress"
+                      + (", __GFP_NOFAIL forever)" if c.nofail else ", then OOM)"))
+                return False, -1, -1
+            if not self.direct_reclaim(w, ci, zl):
+                w.paths.append("allocation failure")
+                if w.log is not None: w.say("  try_to_free_pages: no reclaimable page -> __alloc_pages_may_oom "
+                      "(OOM killer not modelled): page allocation failure")
+                return False, -1, -1
+            rounds += 1
+            p, b = self.get_page_from_freelist(w, ci, order, flags, "after direct reclaim")
+            if p >= 0:
+                if w.log is not None: w.say(f"  -> page from {self.layout[p].label} pageblock {b} "
+                      f"({_MTN[w.zones[p].blocks[b].mt]})")
+                return True, p, b
+            if w.log is not None: w.say("  did_some_progress, order <= PAGE_ALLOC_COSTLY_ORDER -> retry")
+
+    def wake_all_kswapds(self, w: _Work, ci: int, order: int, classzone: int) -> None:
+        """v4.6 ``wake_all_kswapds()``: ``wakeup_kswapd(zone, order, classzone)`` for every
+        zone of the zonelist."""
+        for p in self._zonelist[ci]:
+            self.wakeup_kswapd(w, p, order, classzone)
+
+    def wakeup_kswapd(self, w: _Work, p: int, order: int, classzone: int) -> None:
+        """v4.6 ``wakeup_kswapd()``: raise ``kswapd_max_order`` (and only then lower
+        ``pgdat->classzone_idx``); return if kswapd is not on its wait queue or the zone
+        passes ``zone_balanced(zone, order, true, 0, 0)``; else wake it."""
+        if w.max_order < order:
+            w.max_order = order
+            w.pgdat_cz = min(w.pgdat_cz, classzone)
+        if w.kswapd == RUNNING:
+            return
+        if self.zone_balanced(w, p, order, True, 0, 0):
+            if w.log is not None:
+                z = w.zones[p]
+                cma = self.watermark_cma(z, 0)
+                if w.log is not None: w.say(f"  wakeup_kswapd({self.layout[p].label}): zone_balanced: free "
+                      f"{z.nr_free}" + (f" - free_cma {cma} = {z.nr_free - cma}" if cma else "")
+                      + f" > high {self.wm[p][2]} -> kswapd stays asleep")
+            return
+        if w.log is not None:
+            z = w.zones[p]
+            cma = self.watermark_cma(z, 0)
+            if w.log is not None: w.say(f"  wakeup_kswapd({self.layout[p].label}): free {z.nr_free}"
+                  + (f" - free_cma {cma} = {z.nr_free - cma}" if cma else "")
+                  + f" <= high {self.wm[p][2]} -> kswapd woken"
+                  + (" (during its nap: premature)" if w.kswapd == NAPPING else ""))
+        w.paths.append("wakeup_kswapd")
+        w.kswapd = int(RUNNING)
+        self._begin_balance(w)
+
+    def _begin_balance(self, w: _Work) -> None:
+        # kswapd(): order/classzone_idx read from pgdat and reset; balance_pgdat starts with
+        # end_zone = 0.
+        w.order, w.cz = w.max_order, w.pgdat_cz
+        w.max_order, w.pgdat_cz = 0, self.top_zone
+        w.end_zone = 0
+
+    # ----------------------------------------------------------------------------------
+    # Reclaim.
+
+    def _lru_candidates(self, w: _Work, zones) -> tuple[tuple[int, int, int], ...]:
+        out = []
+        for p in zones:
+            for b, blk in enumerate(w.zones[p].blocks):
+                for ci in self.lru_classes:
+                    if blk.held[ci]:
+                        out.append((p, b, ci))
+        return tuple(out)
+
+    def _choose(self, w: _Work, candidates: tuple[tuple[int, int, int], ...]) -> tuple[int, int, int]:
+        if w.vi < len(w.victims):
+            v = w.victims[w.vi]
+            if v not in candidates:
+                raise TraceReplayError(f"reclaim choice {v} is not an LRU page of an eligible zone")
+            w.vi += 1
+            return v
+        raise NeedVictim(candidates)
+
+    def _free_page(self, w: _Work, p: int, b: int, ci: int, why: str) -> None:
+        """v4.6 ``__free_one_page()`` (no pcp lists in the model): the page goes back to the
+        free lists of its pageblock's migratetype; NR_FREE_PAGES (and NR_FREE_CMA_PAGES for a
+        MIGRATE_CMA pageblock) rise by one."""
+        z = w.zones[p]
+        blk = z.blocks[b]
+        held = list(blk.held)
+        held[ci] -= 1
+        blocks = list(z.blocks)
+        blocks[b] = Block(blk.mt, blk.free + 1, tuple(held))
+        w.zones[p] = Zone(z.nr_free + 1, z.nr_free_cma + (1 if blk.mt == C else 0),
+                          z.alloc_batch, z.fair_depleted, tuple(blocks))
+        if w.log is not None: w.say(f"{why}: {GFP_CLASSES[ci].short} page of {self.layout[p].label} pageblock {b} "
+              f"({_MTN[blk.mt]}) freed")
+
+    def direct_reclaim(self, w: _Work, ci: int, zl: tuple[int, ...]) -> bool:
+        """v4.6 ``try_to_free_pages()`` -> ``shrink_zones()``: reclaim from the LRU of every
+        zone with index <= gfp_zone(gfp) (scaled: one page per round), the page chosen
+        regardless of the pageblock's migratetype. Returns did_some_progress."""
+        cands = self._lru_candidates(w, zl)
+        if not cands:
+            return False
+        p, b, vc = self._choose(w, cands)
+        w.paths.append("direct reclaim")
+        if w.zones[p].blocks[b].mt == C:
+            w.paths.append("direct reclaim of a MIGRATE_CMA page")
+        if w.log is not None: w.say(f"  __alloc_pages_direct_reclaim -> try_to_free_pages (zones "
+              f"{', '.join(self.layout[q].label for q in zl)}):")
+        self._free_page(w, p, b, vc, "    shrink_zone")
+        return True
+
+    def _kswapd(self, w: _Work, a: Action) -> None:
+        """One step of the kswapd thread (v4.6 ``kswapd()``).
+
+        NAPPING: the HZ/10 nap of ``kswapd_try_to_sleep`` ends; ``prepare_kswapd_sleep``
+        (``pgdat_balanced(order, balanced_classzone)``) decides between sleeping until woken
+        and a new ``balance_pgdat``.
+        RUNNING: one priority pass of ``balance_pgdat``: ``end_zone`` = highest zone of the
+        node failing ``zone_balanced(zone, order, false, 0, 0)``; zones 0..end_zone that fail
+        ``zone_balanced(zone, order, false, gap, end_zone)`` are shrunk by
+        ``kswapd_reclaim_batch`` pages (``kswapd_shrink_zone``). When no zone is unbalanced,
+        or ``pgdat_balanced(order, classzone)`` holds, or the pass reclaimed nothing,
+        balance_pgdat returns end_zone and kswapd tries to sleep.
+        """
+        if w.kswapd == NAPPING:
+            if self.pgdat_balanced(w, w.order, w.end_zone):
+                w.kswapd = int(SLEEPING)
+                w.paths.append("kswapd sleeps")
+                if w.log is not None: w.say(f"kswapd: nap over, pgdat_balanced(order {w.order}, classzone "
+                      f"{ZoneType(w.end_zone).label}) -> sleeps until woken")
+            else:
+                w.kswapd = int(RUNNING)
+                w.paths.append("kswapd premature sleep")
+                if w.log is not None: w.say(f"kswapd: nap over, pgdat_balanced(order {w.order}, classzone "
+                      f"{ZoneType(w.end_zone).label}) fails -> balance_pgdat again")
+                self._begin_balance(w)
+            return
+        order = w.order
+        unb = -1
+        for p in range(self.nz - 1, -1, -1):
+            if not self.zone_balanced(w, p, order, False, 0, 0):
+                unb = p
+                break
+        w.paths.append("balance_pgdat")
+        reclaimed = 0
+        if unb >= 0:
+            w.end_zone = self.ztype[unb]
+            z = w.zones[unb]
+            cma = self.watermark_cma(z, 0)
+            if w.log is not None: w.say(f"kswapd: balance_pgdat pass: end_zone {self.layout[unb].label} (free "
+                  f"{z.nr_free}" + (f" - free_cma {cma}" if cma else "")
+                  + f" <= high {self.wm[unb][2]} + {1 << order})")
+            for p in range(unb + 1):
+                lay = self.layout[p]
+                gap = min(lay.wmark[1], -(-lay.managed // 100))
+                if self.zone_balanced(w, p, order, False, gap, w.end_zone):
+                    continue
+                for _ in range(self.scope.kswapd_reclaim_batch):
+                    cands = self._lru_candidates(w, (p,))
+                    if not cands:
+                        break
+                    vp, vb, vc = self._choose(w, cands)
+                    if w.zones[vp].blocks[vb].mt == C:
+                        w.paths.append("kswapd reclaims a MIGRATE_CMA page")
+                    self._free_page(w, vp, vb, vc, "  kswapd_shrink_zone")
+                    reclaimed += 1
+            if reclaimed:
+                w.paths.append("kswapd reclaim")
+            if reclaimed and not self.pgdat_balanced(w, order, w.cz):
+                return
+        else:
+            if w.log is not None: w.say("kswapd: balance_pgdat pass: every zone balanced")
+        # balance_pgdat returned end_zone; top of the kswapd() loop
+        new_order, new_cz = w.max_order, w.pgdat_cz
+        w.max_order, w.pgdat_cz = 0, self.top_zone
+        if order < new_order or w.cz > new_cz:
+            w.order, w.cz, w.end_zone = new_order, new_cz, 0
+            if w.log is not None: w.say("kswapd: a larger order or lower classzone was requested -> balance_pgdat again")
+            return
+        if self.pgdat_balanced(w, order, w.end_zone):
+            w.kswapd = int(NAPPING)
+            w.paths.append("kswapd nap")
+            if w.log is not None: w.say(f"kswapd: pgdat_balanced(order {order}, classzone "
+                  f"{ZoneType(w.end_zone).label}) -> kswapd_try_to_sleep: naps HZ/10")
+        else:
+            if w.log is not None: w.say("kswapd: prepare_kswapd_sleep fails -> balance_pgdat again")
+            self._begin_balance(w)
+
+    # ----------------------------------------------------------------------------------
+    # Descriptions.
+
+    def describe(self, a: Action) -> str:
+        """The action as a kernel call."""
+        if a.kind == ALLOC:
+            c = GFP_CLASSES[a.cls] if 0 <= a.cls < len(GFP_CLASSES) else None
+            s = f"alloc_pages({c.name if c else a.cls}, order={a.order})"
+        elif a.kind == FREE:
+            c = GFP_CLASSES[a.cls] if 0 <= a.cls < len(GFP_CLASSES) else None
+            zl = self.layout[a.zone].label if 0 <= a.zone < self.nz else a.zone
+            s = f"__free_pages({c.short if c else a.cls} page, {zl} pageblock {a.block})"
+        else:
+            s = "kswapd"
+        if a.victims:
+            s += " reclaiming " + ", ".join(
+                f"{GFP_CLASSES[vc].short}@{self.layout[vp].label}:{vb}"
+                if 0 <= vp < self.nz and 0 <= vc < len(GFP_CLASSES) else str((vp, vb, vc))
+                for vp, vb, vc in a.victims)
+        return s
+
+    def free_noncma(self, s: State, p: int) -> int:
+        return s.zones[p].nr_free - s.zones[p].nr_free_cma

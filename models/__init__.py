@@ -1,0 +1,1 @@
+"""Shipped designs, one per file; installed as ``mmspec.models`` (see pyproject.toml)."""
