@@ -636,7 +636,7 @@ class Allocator:
         c = GFP_CLASSES[ci]
         zl = self._zonelist[ci]
         cz = self.ztype[zl[0]]
-        if w.log is not None: w.say(f"alloc_pages({c.name}, order={order}): zonelist "
+        if w.log is not None: w.say(f"zonelist "
               f"{' > '.join(self.layout[p].label for p in zl)}, classzone_idx "
               f"{ZoneType(cz).label}, migratetype {c.migratetype.name}")
         if w.log is not None: w.say(f"  fast path [{alloc_flags_str(self.fast_alloc_flags(c))}]")
