@@ -192,8 +192,8 @@ def _cell_text(r: Result, ck: Check) -> str:
     return cell.verdict.value
 
 
-def _expect_mark(design: str, ck: Check, verdict: Verdict) -> str:
-    exp = ck.expected.get(design)
+def _expect_mark(design: type[Allocator], ck: Check, verdict: Verdict) -> str:
+    exp = registry.expected_verdict(design, ck)
     if exp is None:
         return "(no expectation)"
     return "as expected" if exp == verdict else f"EXPECTED {exp.value}"
@@ -369,12 +369,12 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
         for m, r in results:
             cell = r.cell(ck.name)
             row1 += f"{_cell_text(r, ck):<{width}}"
-            mark = _expect_mark(m.name, ck, cell.verdict)
+            mark = _expect_mark(type(m), ck, cell.verdict)
             if _missing_paths(r, ck) and cell.verdict != Verdict.VIOLATED:
                 mark = "INCONCLUSIVE (path)"
                 inconclusive = True
             row2 += f"{mark:<{width}}"
-            exp = ck.expected.get(m.name)
+            exp = registry.expected_verdict(type(m), ck)
             if not cell.verdict.conclusive:
                 inconclusive = True
             elif exp is not None and exp != cell.verdict:
@@ -389,8 +389,8 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
         for cell in r.cells:
             entry: dict[str, Any] = {
                 "design": m.name, "check": cell.check.name, "verdict": cell.verdict.value,
-                "expected": (cell.check.expected[m.name].value
-                             if m.name in cell.check.expected else None),
+                "expected": (lambda e: e.value if e is not None else None)(
+                    registry.expected_verdict(type(m), cell.check)),
                 "witness_count": cell.witness_count,
                 "trace_length": len(cell.trace) if cell.trace else None,
                 "stats": {"distinct": r.stats.distinct, "transitions": r.stats.generated,

@@ -153,6 +153,8 @@ class Allocator:
 
     name: ClassVar[str] = "v4.6"
     rank: ClassVar[int] = 100
+    #: expected verdicts recorded by the design itself: {check name: Verdict}
+    expected: ClassVar[dict] = {}
     title: ClassVar[str] = "v4.6 page allocator"
     source: ClassVar[str] = "Linux v4.6 (4.6.2 tree), mm/page_alloc.c, mm/vmscan.c"
     cma_zone: ClassVar[bool] = False

@@ -18,7 +18,7 @@ from .check import Check
 from .errors import MmspecError, UnknownName
 from .kernel import Allocator
 
-__all__ = ["designs", "checks", "get_design", "get_checks", "load_design_file", "load_check_file"]
+__all__ = ["designs", "checks", "expected_verdict", "get_design", "get_checks", "load_design_file", "load_check_file"]
 
 
 def _modules(package: str) -> list[ModuleType]:
@@ -96,3 +96,12 @@ def load_check_file(path: str) -> list[Check]:
     if not cs or not all(isinstance(c, Check) for c in cs):
         raise MmspecError(f"check file {path!r} must define CHECKS = (Check(...), ...)")
     return list(cs)
+
+
+def expected_verdict(design: type[Allocator], check: Check):
+    """The recorded expectation for (design, check): the design's own ``expected`` table
+    (``{check name: Verdict}``, for designs added as one file) wins over the check's."""
+    own = getattr(design, "expected", None) or {}
+    if check.name in own:
+        return own[check.name]
+    return check.expected.get(design.name)
