@@ -224,6 +224,18 @@ class Allocator:
         """Free CMA pages that ``__zone_watermark_ok`` subtracts when ALLOC_CMA is unset."""
         return z.nr_free_cma if self.cma_migratetype else 0
 
+    def watermark_counts_cma(self, alloc_flags: int) -> bool:
+        """Whether ``__zone_watermark_ok`` leaves free CMA pages counted as free.
+        v4.6: iff ALLOC_CMA (the ``#ifdef CONFIG_CMA`` test in ``__zone_watermark_ok``);
+        Joonsoo Kim's 2014 patch 3 makes it never."""
+        return bool(alloc_flags & ALLOC_CMA)
+
+    def after_zone_alloc(self, w: _Work, ci: int, p: int, order: int, classzone: int,
+                         alloc_flags: int) -> None:
+        """Called by ``get_page_from_freelist`` after a page was taken from zone position
+        ``p`` with ``alloc_flags``. v4.6: nothing happens there (a fast-path success never
+        wakes kswapd); a design may wake kswapd here."""
+
     def is_cma_memory(self, p: int, b: int, mt: int) -> bool:
         """Whether pageblock ``b`` of zone position ``p`` is CMA memory (a MIGRATE_CMA
         pageblock in v4.6; designs with a CMA zone override this)."""
@@ -412,9 +424,12 @@ class Allocator:
         """v4.6 ``zone_watermark_ok()`` for zone position ``p`` (see
         :func:`zone_watermark_ok_value`); ``classzone`` is a kernel zone index."""
         z = w.zones[p]
+        # watermark_counts_cma() decides the CMA subtraction (v4.6: iff not ALLOC_CMA, so
+        # clearing the bit for zone_watermark_ok_value below changes nothing by default).
+        cma = 0 if self.watermark_counts_cma(alloc_flags) else self.watermark_cma(z, alloc_flags)
         return zone_watermark_ok_value(
-            z.nr_free, order, mark, self.lr[p][classzone], alloc_flags,
-            self.watermark_cma(z, alloc_flags), 0,
+            z.nr_free, order, mark, self.lr[p][classzone], alloc_flags & ~ALLOC_CMA,
+            cma, 0,
             (lambda o: self._high_order_ok(z, o, alloc_flags)) if order else None)
 
     def _high_order_ok(self, z: Zone, order: int, alloc_flags: int) -> bool:
@@ -564,7 +579,7 @@ class Allocator:
     def _fmt_check(self, w: _Work, p: int, order: int, mark: int, which: str, cz: int,
                    flags: int, ok: bool) -> str:
         z = w.zones[p]
-        cma = 0 if flags & ALLOC_CMA else self.watermark_cma(z, flags)
+        cma = 0 if self.watermark_counts_cma(flags) else self.watermark_cma(z, flags)
         m = mark
         if flags & ALLOC_HIGH:
             m -= m // 2
@@ -614,6 +629,7 @@ class Allocator:
                     continue
                 self._take(w, p, b, ci, order)
                 w.paths.append(f"{where}: {self.layout[p].label}")
+                self.after_zone_alloc(w, ci, p, order, cz, alloc_flags)
                 return p, b
             if alloc_flags & ALLOC_FAIR:
                 alloc_flags &= ~ALLOC_FAIR
