@@ -230,12 +230,6 @@ class Allocator:
         Joonsoo Kim's 2014 patch 3 makes it never."""
         return bool(alloc_flags & ALLOC_CMA)
 
-    def after_zone_alloc(self, w: _Work, ci: int, p: int, order: int, classzone: int,
-                         alloc_flags: int) -> None:
-        """Called by ``get_page_from_freelist`` after a page was taken from zone position
-        ``p`` with ``alloc_flags``. v4.6: nothing happens there (a fast-path success never
-        wakes kswapd); a design may wake kswapd here."""
-
     def is_cma_memory(self, p: int, b: int, mt: int) -> bool:
         """Whether pageblock ``b`` of zone position ``p`` is CMA memory (a MIGRATE_CMA
         pageblock in v4.6; designs with a CMA zone override this)."""
@@ -629,7 +623,6 @@ class Allocator:
                     continue
                 self._take(w, p, b, ci, order)
                 w.paths.append(f"{where}: {self.layout[p].label}")
-                self.after_zone_alloc(w, ci, p, order, cz, alloc_flags)
                 return p, b
             if alloc_flags & ALLOC_FAIR:
                 alloc_flags &= ~ALLOC_FAIR

@@ -1,0 +1,67 @@
+"""prefer_cma_v58: MIGRATE_CMA plus the v5.8 "prefer CMA when it holds more than half of free
+memory" rule at the start of ``__rmqueue``.
+
+Mechanism
+    At the very start of ``__rmqueue(zone, order, migratetype)``, for a MIGRATE_MOVABLE
+    request, if ``NR_FREE_CMA_PAGES > NR_FREE_PAGES / 2`` (strict; integer halving; both the
+    zone's own vmstat counters at that moment) the CMA free lists are tried first
+    (``__rmqueue_cma_fallback``); if they are empty the v4.6 order follows (own lists, CMA
+    fallback, ``__rmqueue_fallback``). Everything else (ALLOC_CMA, the watermark checks,
+    kswapd) is migrate_cma's v4.6 skeleton.
+
+Source
+    Roman Gushchin (co-developed with Rik van Riel), "mm,page_alloc,cma: conditionally prefer
+    cma pageblocks for movable allocations", commit 16867664936e, posted by Rik van Riel
+    2020-03-06 <20200306150102.3e77354b@imladris.surriel.com>, merged for Linux v5.8 (absent
+    from v5.7). kernel-semantics.md section 4.4; history-and-claims.md section 4.3, claims
+    C16 and C17.
+
+Abstractions
+    The rule is grafted onto the v4.6 skeleton (fair zone policy per scope, v4.6 zone-LRU
+    kswapd); v5.8 itself has node-lru and no fair policy (use ``--no-fair`` for v4.8+
+    highest-zone-first filling). "Qualifies" is the v5.8 test ``migratetype ==
+    MIGRATE_MOVABLE`` (so blockdev buffers qualify too), not the v5.9 ``ALLOC_CMA`` form;
+    in this model both are the same set of requests. No per-cpu lists: the rule is applied
+    per page, whereas the kernel applies it when ``rmqueue_bulk`` refills a pcp list.
+    Otherwise as migrate_cma (docs/semantics.md).
+"""
+
+from mmspec.check import Verdict
+from mmspec.kernel import Allocator
+from mmspec.vocab import Migratetype
+
+_M = int(Migratetype.MIGRATE_MOVABLE)
+
+
+class PreferCmaV58(Allocator):
+    name = "prefer_cma_v58"
+    rank = 10
+    title = ("v5.8 rule on v4.6: movable requests take CMA first when free CMA > "
+             "NR_FREE_PAGES/2")
+    source = ("mm,page_alloc,cma: conditionally prefer cma pageblocks for movable allocations, "
+              "commit 16867664936e (Roman Gushchin, Rik van Riel), Linux v5.8")
+    cma_zone = False
+    cma_migratetype = True
+    wmark_basis_includes_cma = False
+
+    # Observed at the default scope (mmspec check --design prefer_cma_v58).
+    expected = {
+        # C17 (2023 counterexample to the 50% rule): confirmed. Movable requests drain the
+        # ordinary MOVABLE pageblocks while free CMA (4) is not more than half of free memory
+        # (4 > 8 // 2 fails), each passing its ALLOC_CMA low-watermark check, so kswapd stays
+        # asleep; the GFP_ATOMIC request then sees free - free_cma below min and fails.
+        "atomic_while_kswapd_sleeps": Verdict.VIOLATED,
+        "page_conservation": Verdict.HOLDS,
+        "nr_free_cma_accounting": Verdict.HOLDS,
+        "no_unmovable_in_cma": Verdict.HOLDS,
+    }
+
+    def cma_first(self, w, p, mt, alloc_flags):
+        """v5.8 ``__rmqueue``: MOVABLE and ``NR_FREE_CMA_PAGES > NR_FREE_PAGES / 2``."""
+        if mt != _M:
+            return False
+        z = w.zones[p]
+        return z.nr_free_cma > z.nr_free // 2
+
+
+DESIGN = PreferCmaV58
