@@ -192,6 +192,14 @@ def _cell_text(r: Result, ck: Check) -> str:
     return cell.verdict.value
 
 
+def _trace_desc(tr) -> str:
+    """How a counterexample is described: a shortest trace, or a lasso (stem + loop)."""
+    if tr.loop_start is not None:
+        return (f"lasso: stem {tr.loop_start} + loop {len(tr) - tr.loop_start} steps, "
+                "loop-back step marked")
+    return f"shortest counterexample: {len(tr)} steps"
+
+
 def _expect_mark(design: type[Allocator], ck: Check, verdict: Verdict) -> str:
     exp = registry.expected_verdict(design, ck)
     if exp is None:
@@ -303,7 +311,7 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
         line = f"{ck.name}: {cell.verdict.value}"
         if cell.verdict == Verdict.VIOLATED:
             assert cell.trace is not None
-            line += f" (shortest counterexample: {len(cell.trace)} steps)"
+            line += f" ({_trace_desc(cell.trace)})"
             code = EXIT_VIOLATION
         elif cell.verdict == Verdict.HOLDS:
             line += f" (witness \"{ck.witness_doc}\" reached on {cell.witness_count} transitions)"
@@ -332,8 +340,8 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
             repro = repro.replace(f"--design {design.name}", f"--design-file {args.design_file}")
         out.write("\n" + "=" * 78 + "\n")
         out.write(render_trace(model, cell.trace, title=(
-            f"Counterexample to {cell.check.name} on {design.name} ({len(cell.trace)} steps, "
-            f"shortest): {cell.check.title}"), reproduce=repro))
+            f"Counterexample to {cell.check.name} on {design.name} "
+            f"({_trace_desc(cell.trace)}): {cell.check.title}"), reproduce=repro))
         itf.append(trace_to_itf(model, cell.trace, {
             "description": f"counterexample to {cell.check.name} on {design.name}",
             "design": design.name, "check": cell.check.name, "source": "mmspec",
@@ -393,6 +401,7 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
                     registry.expected_verdict(type(m), cell.check)),
                 "witness_count": cell.witness_count,
                 "trace_length": len(cell.trace) if cell.trace else None,
+                "loop_start": cell.trace.loop_start if cell.trace else None,
                 "stats": {"distinct": r.stats.distinct, "transitions": r.stats.generated,
                           "depth": r.stats.depth, "complete": r.stats.complete}}
             if cell.trace is not None:
@@ -410,8 +419,8 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
                     f" {sc}" if sc else "")
                 out.write("\n" + "=" * 78 + "\n")
                 out.write(render_trace(m, cell.trace, title=(
-                    f"{cell.check.name} on {m.name}: VIOLATED, shortest counterexample "
-                    f"({len(cell.trace)} steps)"), reproduce=repro))
+                    f"{cell.check.name} on {m.name}: VIOLATED, {_trace_desc(cell.trace)}"),
+                    reproduce=repro))
     if args.json:
         _atomic_write(args.json, json.dumps(doc, indent=1, sort_keys=True) + "\n")
     if mismatch:

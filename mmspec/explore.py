@@ -119,6 +119,12 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
     wit_fns = [(i, ck.witness) for i, ck in enumerate(checks)]
     step_fns = [(i, ck.bad_step) for i, ck in enumerate(checks) if ck.bad_step is not None]
     state_fns = [(i, ck.bad_state) for i, ck in enumerate(checks) if ck.bad_state is not None]
+    # liveness checks (mmspec.liveness): record the transitions inside their `stay` region
+    live = [(i, ck) for i, ck in enumerate(checks) if getattr(ck, "is_liveness", False)]
+    live_edges: dict = {i: [] for i, _ in live}
+    if live:
+        from .liveness import refuse_reduction
+        refuse_reduction(model)
     while frontier and not stop:
         nxt: list = []
         for s in frontier:
@@ -134,6 +140,9 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
                 for i, bad_step in step_fns:
                     if bad[i] is None and bad_step(model, s, a, eff, t):
                         bad[i] = (s, a, t)
+                for i, ck in live:
+                    if ck.stay(model, s) and ck.stay(model, t):
+                        live_edges[i].append((s, a, t, bool(ck.accept(model, s, a, eff, t))))
                 if t not in parents:
                     parents[t] = (s, a)
                     nxt.append(t)
@@ -161,6 +170,13 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
     cells = []
     for i, ck in enumerate(checks):
         wtrace = build_trace(model, parents, *wit[i]) if wit[i] is not None else None
+        if i in live_edges:
+            from .liveness import lasso_trace
+            lasso = lasso_trace(model, parents, live_edges[i])
+            live_edges[i] = []
+            if lasso is not None:
+                cells.append(CellResult(ck, Verdict.VIOLATED, lasso, wcount[i], wtrace))
+                continue
         if bad[i] is not None:
             tr = build_trace(model, parents, *bad[i])
             cells.append(CellResult(ck, Verdict.VIOLATED, tr, wcount[i], wtrace))

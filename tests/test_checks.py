@@ -1,0 +1,100 @@
+"""The debate checks (checks/utilization.py, reclaim.py, lowmem.py, blockdev.py): verdict per
+design at the default scope equals the recorded expectation, every witness is reached, every
+counterexample replays and really violates, and the --no-fair (highest-zone-first) outcomes
+that the utilization claims depend on."""
+
+import pytest
+
+from mmspec import registry
+from mmspec.check import Verdict
+from mmspec.explore import explore
+from mmspec.models.migrate_cma import MigrateCma
+from mmspec.models.zone_cma import ZoneCma
+from mmspec.scope import default_scope
+from mmspec.trace import replay
+
+NAMES = ("kswapd_reclaims_while_cma_idle", "movable_bypasses_idle_cma",
+         "utilization_oscillation", "unmovable_reclaim_frees_cma",
+         "unmovable_pressure_while_half_free", "blockdev_in_cma")
+
+
+@pytest.fixture(scope="module")
+def results():
+    checks = registry.get_checks(NAMES)
+    out = {}
+    for d in (MigrateCma, ZoneCma):
+        m = d(default_scope())
+        out[d.name] = (m, explore(m, checks))
+    return out
+
+
+@pytest.mark.parametrize("design", ["migrate_cma", "zone_cma"])
+@pytest.mark.parametrize("name", NAMES)
+def test_verdict_matches_expectation(results, design, name):
+    m, r = results[design]
+    cell = r.cell(name)
+    assert registry.expected_verdict(type(m), cell.check) == cell.verdict
+    assert cell.witness_count > 0 and cell.witness_trace is not None
+    for p in cell.check.needs:
+        assert p in dict(r.coverage), p
+
+
+def test_pinned_verdicts(results):
+    got = {(d, n): results[d][1].cell(n).verdict.value for d in results for n in NAMES}
+    V, H = "VIOLATED", "HOLDS"
+    assert got == {
+        ("migrate_cma", "kswapd_reclaims_while_cma_idle"): V, ("zone_cma", "kswapd_reclaims_while_cma_idle"): V,
+        ("migrate_cma", "movable_bypasses_idle_cma"): V, ("zone_cma", "movable_bypasses_idle_cma"): V,
+        ("migrate_cma", "utilization_oscillation"): V, ("zone_cma", "utilization_oscillation"): V,
+        ("migrate_cma", "unmovable_reclaim_frees_cma"): V, ("zone_cma", "unmovable_reclaim_frees_cma"): H,
+        ("migrate_cma", "unmovable_pressure_while_half_free"): V,
+        ("zone_cma", "unmovable_pressure_while_half_free"): V,
+        ("migrate_cma", "blockdev_in_cma"): V, ("zone_cma", "blockdev_in_cma"): H,
+    }
+
+
+@pytest.mark.parametrize("design", ["migrate_cma", "zone_cma"])
+def test_counterexamples_replay_and_violate(results, design):
+    m, r = results[design]
+    for name in NAMES:
+        cell = r.cell(name)
+        if cell.verdict != Verdict.VIOLATED or cell.check.name == "utilization_oscillation":
+            continue
+        tr = cell.trace
+        again = replay(m, tr.init, tr.actions, [s.state for s in tr.steps])
+        pre = again.states[-2]
+        last = again.steps[-1]
+        assert cell.check.violated_by(m, pre, last.action, last.effect, last.state)
+        # shortest: no proper prefix violates
+        for i, st in enumerate(again.steps[:-1]):
+            assert not cell.check.violated_by(m, again.states[i], st.action, st.effect, st.state)
+
+
+def test_shortest_lengths(results):
+    m, r = results["migrate_cma"]
+    assert len(r.cell("movable_bypasses_idle_cma").trace) == 1
+    assert len(r.cell("unmovable_reclaim_frees_cma").trace) == 8
+    assert len(r.cell("blockdev_in_cma").trace) == 6
+    assert len(r.cell("kswapd_reclaims_while_cma_idle").trace) == 5
+
+
+def test_no_fair_zone_cma_uses_cma_first():
+    """Joonsoo's side of C1-C3 under highest-zone-first (v4.8 order): movable requests never
+    bypass an idle ZONE_CMA and the oscillation lasso disappears; the safety variant of C1
+    still has a trace (frees can empty ZONE_CMA after movable pages went to Normal)."""
+    sc = default_scope().with_changes(fair_zone_policy=False)
+    m = ZoneCma(sc)
+    r = explore(m, registry.get_checks(NAMES[:3]))
+    assert r.cell("movable_bypasses_idle_cma").verdict == Verdict.HOLDS
+    assert r.cell("movable_bypasses_idle_cma").witness_count > 0
+    assert r.cell("utilization_oscillation").verdict == Verdict.HOLDS
+    assert r.cell("utilization_oscillation").witness_count > 0
+    assert r.cell("kswapd_reclaims_while_cma_idle").verdict == Verdict.VIOLATED
+
+
+def test_no_fair_migrate_cma_still_oscillates():
+    sc = default_scope().with_changes(fair_zone_policy=False)
+    m = MigrateCma(sc)
+    r = explore(m, registry.get_checks(["utilization_oscillation"]))
+    cell = r.cell("utilization_oscillation")
+    assert cell.verdict == Verdict.VIOLATED and cell.trace.loop_start is not None
