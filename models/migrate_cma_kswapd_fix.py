@@ -51,8 +51,18 @@ class MigrateCmaKswapdFix(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
+    # Verdicts the model shows at the default scope
+    # (`mmspec check --design migrate_cma_kswapd_fix`); observations, pinned by tests.
     expected = {
+        # C4 fixed without a zone (Mel's side of C6): HOLDS, also with
+        # --limit GFP_HIGHUSER_MOVABLE=4.
         "atomic_while_kswapd_sleeps": Verdict.HOLDS,
+        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,   # C1: earlier wakes, same target
+        "movable_bypasses_idle_cma": Verdict.VIOLATED,        # C2: CMA still last resort
+        "utilization_oscillation": Verdict.VIOLATED,          # C1/C2 cycle unchanged
+        "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7
+        "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
+        "blockdev_in_cma": Verdict.VIOLATED,
         "page_conservation": Verdict.HOLDS,
         "nr_free_cma_accounting": Verdict.HOLDS,
         "no_unmovable_in_cma": Verdict.HOLDS,

@@ -50,8 +50,18 @@ class ShouldTryCma(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
+    # Verdicts the model shows at the default scope (`mmspec check --design should_try_cma`);
+    # observations, pinned by tests/test_designs.py. Claim numbers: history-and-claims.md s7.
     expected = {
+        # C18 confirmed: HOLDS, and still HOLDS with --limit GFP_HIGHUSER_MOVABLE=4 or 5,
+        # where prefer_cma_v58 is VIOLATED (tests/test_designs.py pins both).
         "atomic_while_kswapd_sleeps": Verdict.HOLDS,
+        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,   # C1 not fully removed
+        "movable_bypasses_idle_cma": Verdict.HOLDS,           # C18: CMA used from the start
+        "utilization_oscillation": Verdict.HOLDS,             # C3-like: no C1/C2 cycle
+        "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7: reclaim unchanged
+        "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
+        "blockdev_in_cma": Verdict.VIOLATED,                  # any ALLOC_CMA request qualifies
         "page_conservation": Verdict.HOLDS,
         "nr_free_cma_accounting": Verdict.HOLDS,
         "no_unmovable_in_cma": Verdict.HOLDS,
