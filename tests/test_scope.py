@@ -1,0 +1,332 @@
+"""Scope files: one-line ScopeError messages for every malformed input, TOML round trip,
+and how each design maps a scope onto its zones (derived watermarks, lowmem_reserve)."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+
+import pytest
+
+from mmspec import get_design
+from mmspec.errors import MmspecError, ScopeError
+from mmspec.scope import (DEFAULT_SCOPE_TOML, Scope, ZoneSpec, default_scope, load_scope,
+                          parse_scope)
+from mmspec.vocab import Migratetype, ZoneType
+
+BASE = tomllib.loads(DEFAULT_SCOPE_TOML)
+
+
+def _with(mod):
+    d = copy.deepcopy(BASE)
+    mod(d)
+    return d
+
+
+def _set(path, value):
+    def mod(d):
+        node = d
+        for k in path[:-1]:
+            node = node[k]
+        node[path[-1]] = value
+    return mod
+
+
+# (mutation of the default scope, fragments the one-line message must contain)
+BAD = [
+    pytest.param(_set(["bogus"], 1), ["unknown key 'bogus'", "known keys"], id="unknown top key"),
+    pytest.param(_set(["zones", "Normal", "colour"], 1), ["unknown key 'colour'", "[zones.Normal]"],
+                 id="unknown zone key"),
+    pytest.param(_set(["derive_watermarks"], {"foo": 1}), ["unknown key 'foo'", "derive_watermarks"],
+                 id="unknown derive key"),
+    pytest.param(_set(["pages_per_pageblock"], -2), ["pages_per_pageblock", ">= 2", "-2"],
+                 id="negative pages_per_pageblock"),
+    pytest.param(_set(["requests", "GFP_ATOMIC"], -1), ["requests.GFP_ATOMIC", ">= 0", "-1"],
+                 id="negative request limit"),
+    pytest.param(_set(["zones", "Normal", "watermarks"], [-1, 2, 4]),
+                 ["zones.Normal.watermarks", ">= 0", "-1"], id="negative watermark"),
+    pytest.param(_set(["zones", "Normal", "lowmem_reserve"], {"CMA": -3}),
+                 ["lowmem_reserve.CMA", ">= 0", "-3"], id="negative lowmem_reserve"),
+    pytest.param(_set(["direct_reclaim_rounds"], 0), ["direct_reclaim_rounds", ">= 1"],
+                 id="zero direct_reclaim_rounds"),
+    pytest.param(_set(["kswapd_reclaim_batch"], -5), ["kswapd_reclaim_batch", ">= 1", "-5"],
+                 id="negative kswapd_reclaim_batch"),
+    pytest.param(_set(["zones", "Normal", "watermarks"], [3, 2, 4]),
+                 ["zones.Normal.watermarks", "impossible", "min <= low <= high"], id="min > low"),
+    pytest.param(_set(["zones", "Normal", "watermarks"], [2, 5, 4]),
+                 ["zones.Normal.watermarks", "impossible", "min <= low <= high"], id="low > high"),
+    pytest.param(_set(["zones", "Normal", "watermarks"], [2, 3]),
+                 ["zones.Normal.watermarks", "[min, low, high]"], id="two watermarks"),
+    pytest.param(_set(["pages_per_pageblock"], 6), ["power of two", "6"], id="ppb 6"),
+    pytest.param(_set(["pages_per_pageblock"], 12), ["power of two", "12"], id="ppb 12"),
+    pytest.param(_set(["pages_per_pageblock"], True), ["pages_per_pageblock", "integer"],
+                 id="ppb bool"),
+    pytest.param(_set(["zones", "Normal", "pageblocks"], ["UNMOVABLE", "SPARKLY"]),
+                 ["'SPARKLY'", "UNMOVABLE, MOVABLE, RECLAIMABLE, CMA"], id="unknown migratetype"),
+    pytest.param(_set(["zones", "Normal", "pageblocks"], ["HIGHATOMIC"]),
+                 ["'HIGHATOMIC'"], id="HIGHATOMIC pageblock"),
+    pytest.param(_set(["zones", "Normal", "pageblocks"], ["ISOLATE"]),
+                 ["'ISOLATE'"], id="ISOLATE pageblock"),
+    pytest.param(_set(["zones", "Normal", "pageblocks"], "CMA"),
+                 ["zones.Normal.pageblocks", "list"], id="pageblocks not a list"),
+    pytest.param(_set(["requests", "GFP_NOWAIT"], 1), ["unknown request class 'GFP_NOWAIT'"],
+                 id="unknown request class"),
+    pytest.param(lambda d: d["requests"].update({k: 0 for k in d["requests"]}),
+                 ["every request class is disabled"], id="all classes disabled"),
+    pytest.param(_set(["zones", "Highmem"], {"pageblocks": ["MOVABLE"]}),
+                 ["unknown zone 'Highmem'"], id="unknown zone"),
+    pytest.param(_set(["zones"], {}), ["[zones."], id="no zones"),
+    pytest.param(_set(["zones"], {"CMA": {"watermarks": [1, 2, 3]}}), ["no zone has pageblocks"],
+                 id="no pageblocks"),
+    pytest.param(_set(["zones", "NORMAL"], {"pageblocks": ["MOVABLE"]}), ["zone is given twice"],
+                 id="zone twice"),
+    pytest.param(_set(["zones", "CMA", "pageblocks"], ["CMA"]),
+                 ["[zones.CMA] takes only watermarks"], id="pageblocks in zones.CMA"),
+    pytest.param(_set(["zones", "Normal", "lowmem_reserve"], {"Foo": 3}),
+                 ["lowmem_reserve names unknown zone 'Foo'"], id="lowmem_reserve unknown zone"),
+    pytest.param(_set(["fair_zone_policy"], "yes"), ["fair_zone_policy", "true or false"],
+                 id="fair_zone_policy string"),
+    pytest.param(_set(["orders"], [2]), ["order 2 is not modelled", "pageblock_order (1)"],
+                 id="unmodelled order"),
+    pytest.param(_set(["orders"], []), ["orders", "non-empty"], id="empty orders"),
+    pytest.param(_set(["derive_watermarks"], {"watermark_scale_factor": 5000}),
+                 ["watermark_scale_factor 5000", "1000"], id="wsf above sysctl max"),
+    pytest.param(_set(["derive_watermarks"], {"watermark_scale_factor": 0}),
+                 ["watermark_scale_factor", ">= 1"], id="wsf zero"),
+    pytest.param(_set(["requests"], [1, 2]), ["[requests]", "table"], id="requests not a table"),
+]
+
+
+@pytest.mark.parametrize("mod, fragments", BAD)
+def test_parse_errors_are_one_line_and_named(mod, fragments):
+    with pytest.raises(ScopeError) as ei:
+        parse_scope(_with(mod), origin="my.toml")
+    msg = str(ei.value)
+    assert "\n" not in msg
+    assert msg.startswith("my.toml: ")
+    for f in fragments:
+        assert f in msg, (f, msg)
+
+
+def test_scope_error_is_an_mmspec_error():
+    assert issubclass(ScopeError, MmspecError)
+
+
+# ------------------------------------------------------------------------------------------
+# Files.
+
+def test_load_scope_missing_file(tmp_path):
+    p = tmp_path / "nope.toml"
+    with pytest.raises(ScopeError) as ei:
+        load_scope(str(p))
+    msg = str(ei.value)
+    assert "\n" not in msg and str(p) in msg and "does not exist" in msg
+
+
+def test_load_scope_directory(tmp_path):
+    with pytest.raises(ScopeError, match="is a directory"):
+        load_scope(str(tmp_path))
+
+
+@pytest.mark.parametrize("text", [
+    "pages_per_pageblock = \n",
+    "[zones.Normal\npageblocks = []\n",
+    "x = [1, 2\n",
+    "a = 1\na = 2\n",
+])
+def test_load_scope_bad_toml(tmp_path, text):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(ScopeError) as ei:
+        load_scope(str(p))
+    msg = str(ei.value)
+    assert "\n" not in msg
+    assert "not valid TOML" in msg and str(p) in msg
+
+
+def test_load_scope_not_utf8(tmp_path):
+    p = tmp_path / "latin1.toml"
+    p.write_bytes(b"# caf\xe9\npages_per_pageblock = 2\n")
+    with pytest.raises(ScopeError) as ei:
+        load_scope(str(p))
+    assert "\n" not in str(ei.value) and str(p) in str(ei.value)
+
+
+def test_load_scope_semantic_error_names_the_file(tmp_path):
+    p = tmp_path / "wm.toml"
+    p.write_text(DEFAULT_SCOPE_TOML.replace("watermarks = [2, 3, 4]", "watermarks = [5, 3, 4]"))
+    with pytest.raises(ScopeError) as ei:
+        load_scope(str(p))
+    assert str(ei.value).startswith(f"{p}: zones.Normal.watermarks [5, 3, 4] are impossible")
+
+
+def test_load_scope_reads_default_text(tmp_path):
+    p = tmp_path / "default.toml"
+    p.write_text(DEFAULT_SCOPE_TOML)
+    assert load_scope(str(p)) == default_scope()
+
+
+# ------------------------------------------------------------------------------------------
+# The default scope and the round trip.
+
+def test_default_scope_contents():
+    s = default_scope()
+    U, M, C = Migratetype.MIGRATE_UNMOVABLE, Migratetype.MIGRATE_MOVABLE, Migratetype.MIGRATE_CMA
+    assert s.pages_per_pageblock == 2 and s.pageblock_order == 1
+    assert s.zones == (ZoneSpec(ZoneType.ZONE_NORMAL, (U, M, M, C, C), (2, 3, 4)),
+                       ZoneSpec(ZoneType.ZONE_CMA, (), (1, 2, 3)))
+    assert s.limits == (1, 2, 3, 1, 0)
+    assert s.fair_zone_policy is True
+    assert s.direct_reclaim_rounds == 1 and s.kswapd_reclaim_batch == 1
+    assert s.orders == (0,) and s.derive == () and s.extra == ()
+
+
+def test_default_scope_round_trips_through_toml():
+    s = default_scope()
+    text = s.to_toml()
+    again = parse_scope(tomllib.loads(text))
+    assert again == s
+    assert again.to_toml() == text
+
+
+def test_rich_scope_round_trips_through_toml():
+    text = """\
+pages_per_pageblock = 4
+fair_zone_policy = false
+direct_reclaim_rounds = 3
+kswapd_reclaim_batch = 2
+orders = [2, 0]
+
+[zones.DMA32]
+pageblocks = ["MOVABLE", "RECLAIMABLE"]
+lowmem_reserve = { Normal = 7, CMA = 9 }
+
+[zones.Normal]
+pageblocks = ["U", "MIGRATE_MOVABLE", "CMA"]
+watermarks = [0, 0, 5]
+
+[derive_watermarks]
+min_free_kbytes = 1024
+watermark_scale_factor = 50
+cma_in_boot_basis = true
+
+[requests]
+atomic = 1
+GFP_KERNEL = 4
+SLAB = 2
+
+[design]
+variant = "x"
+strict = true
+"""
+    s = parse_scope(tomllib.loads(text))
+    assert s.orders == (0, 2)
+    assert s.limits == (1, 4, 0, 0, 2)
+    assert s.zone(ZoneType.ZONE_DMA32).lowmem_reserve == ((ZoneType.ZONE_CMA, 9),
+                                                          (ZoneType.ZONE_NORMAL, 7))
+    assert s.zone(ZoneType.ZONE_NORMAL).pageblocks == (Migratetype.MIGRATE_UNMOVABLE,
+                                                        Migratetype.MIGRATE_MOVABLE,
+                                                        Migratetype.MIGRATE_CMA)
+    assert s.option("variant") == "x" and s.option("strict") is True
+    assert s.option("missing", 42) == 42
+    again = parse_scope(tomllib.loads(s.to_toml()))
+    assert again == s
+
+
+def test_scope_is_hashable_and_with_changes():
+    s = default_scope()
+    t = s.with_changes(fair_zone_policy=False)
+    assert hash(s) == hash(default_scope())
+    assert t != s and t.fair_zone_policy is False and s.fair_zone_policy is True
+
+
+# ------------------------------------------------------------------------------------------
+# Design layouts built from a scope.
+
+def test_default_layouts():
+    mc = get_design("migrate_cma")(default_scope())
+    assert [(z.ztype, z.managed, z.wmark, z.blocks) for z in mc.layout] == [
+        (ZoneType.ZONE_NORMAL, 10, (2, 3, 4), (0, 1, 1, 4, 4))]
+    zc = get_design("zone_cma")(default_scope())
+    # ZONE_CMA takes the two CMA pageblocks as MIGRATE_MOVABLE; Normal keeps U, M, M
+    assert [(z.ztype, z.managed, z.wmark, z.blocks) for z in zc.layout] == [
+        (ZoneType.ZONE_NORMAL, 6, (2, 3, 4), (0, 1, 1)),
+        (ZoneType.ZONE_CMA, 4, (1, 2, 3), (1, 1))]
+    # lowmem_reserve_Normal[ZONE_CMA] = 4 // 32 = 0
+    assert zc.layout[0].lowmem_reserve[ZoneType.ZONE_CMA] == 0
+
+
+DERIVED = """\
+pages_per_pageblock = 64
+[zones.Normal]
+pageblocks = ["UNMOVABLE", "MOVABLE", "CMA", "CMA"]
+[derive_watermarks]
+min_free_kbytes = 64
+watermark_scale_factor = 1000
+[requests]
+GFP_KERNEL = 1
+GFP_HIGHUSER_MOVABLE = 1
+"""
+
+
+def test_derived_wmarks_migrate_cma_boot_basis_excludes_cma():
+    # managed at boot = 2 * 64 = 128 (CMA not yet managed); pages_min = 64 // 4 = 16;
+    # tmp = 16; gap = max(16 >> 2 = 4, 128 * 1000 // 10000 = 12) = 12 -> 16 / 28 / 40
+    m = get_design("migrate_cma")(parse_scope(tomllib.loads(DERIVED)))
+    assert m.layout[0].managed == 256
+    assert m.layout[0].wmark == (16, 28, 40)
+
+
+def test_derived_wmarks_migrate_cma_with_cma_in_basis():
+    # cma_in_boot_basis: managed 256; tmp = 16; gap = max(4, 256 * 1000 // 10000 = 25) = 25
+    text = DERIVED.replace("watermark_scale_factor = 1000",
+                           "watermark_scale_factor = 1000\ncma_in_boot_basis = true")
+    m = get_design("migrate_cma")(parse_scope(tomllib.loads(text)))
+    assert m.layout[0].wmark == (16, 41, 66)
+
+
+def test_derived_wmarks_zone_cma():
+    # Normal 128 + ZONE_CMA 128 pages, both lowmem: tmp = 16 * 128 // 256 = 8;
+    # gap = max(8 >> 2 = 2, 128 * 1000 // 10000 = 12) = 12 -> 8 / 20 / 32 for both zones;
+    # lowmem_reserve_Normal[ZONE_CMA] = 128 // 32 = 4
+    m = get_design("zone_cma")(parse_scope(tomllib.loads(DERIVED)))
+    assert [(z.ztype, z.managed, z.wmark) for z in m.layout] == [
+        (ZoneType.ZONE_NORMAL, 128, (8, 20, 32)), (ZoneType.ZONE_CMA, 128, (8, 20, 32))]
+    assert m.layout[0].lowmem_reserve[ZoneType.ZONE_CMA] == 4
+    assert m.layout[1].lowmem_reserve[ZoneType.ZONE_CMA] == 0
+
+
+def test_derived_min_free_kbytes_from_lowmem():
+    # no min_free_kbytes: migrate_cma lowmem = 128 pages * 4 KiB = 512 KiB;
+    # isqrt(16 * 512) = 90 -> clamped to 128 KiB -> pages_min 32; tmp 32;
+    # gap = max(8, 12) = 12 -> 32 / 44 / 56
+    text = DERIVED.replace("min_free_kbytes = 64\n", "")
+    m = get_design("migrate_cma")(parse_scope(tomllib.loads(text)))
+    assert m.layout[0].wmark == (32, 44, 56)
+
+
+def test_explicit_lowmem_reserve_overrides_derived():
+    text = DERIVED.replace('"CMA", "CMA"]\n', '"CMA", "CMA"]\nlowmem_reserve = { CMA = 3 }\n')
+    assert "lowmem_reserve = { CMA = 3 }" in text
+    m = get_design("zone_cma")(parse_scope(tomllib.loads(text)))
+    assert m.layout[0].lowmem_reserve[ZoneType.ZONE_CMA] == 3      # derived value would be 4
+
+
+def test_design_rejects_scope_without_zone_for_a_class():
+    text = """\
+[zones.Movable]
+pageblocks = ["MOVABLE", "MOVABLE"]
+watermarks = [0, 1, 2]
+[requests]
+GFP_KERNEL = 1
+"""
+    s = parse_scope(tomllib.loads(text))
+    with pytest.raises(ScopeError) as ei:
+        get_design("migrate_cma")(s)
+    assert "\n" not in str(ei.value) and "GFP_KERNEL" in str(ei.value)
+
+
+def test_scope_dataclass_defaults():
+    s = Scope()
+    assert s.pageblock_order == 1
+    assert Scope(pages_per_pageblock=512).pageblock_order == 9
