@@ -256,7 +256,12 @@ class Allocator:
         derived = None
         if any(self._explicit_wmark(scope, zt) is None for zt, _ in zones):
             derived = self._derive_wmarks(scope, zones)
-        lrs = setup_per_zone_lowmem_reserve(managed)
+        # lowmem_reserve is computed at boot by init_per_zone_wmark_min() like the
+        # watermarks, so it uses the same basis (CMA pages managed or not yet).
+        include_cma = dict(scope.derive).get("cma_in_boot_basis", self.wmark_basis_includes_cma)
+        basis = [(zt, sum(ppb for b in blocks if include_cma or b != C)
+                  if zt != ZoneType.ZONE_CMA or include_cma else 0) for zt, blocks in zones]
+        lrs = setup_per_zone_lowmem_reserve(basis)
         out = []
         for i, (zt, blocks) in enumerate(zones):
             wm = self._explicit_wmark(scope, zt)
@@ -323,9 +328,10 @@ class Allocator:
     def successors(self, s: State) -> Iterator[tuple[Action, State, Effect]]:
         """Yield ``(action, next_state, effect)`` for every enabled action, deterministically.
 
-        Order: allocations per request class (GFP_CLASSES order, reclaim choices in
-        ascending ``(zone, block, class)`` order), then frees per class, zone and pageblock,
-        then the kswapd step.
+        Order: allocations per request class (GFP_CLASSES order; when reclaim must choose a
+        page, the choices branch in the order reclaim lists them: zonelist order, highest
+        zone first, for direct reclaim, then pageblock pfn order, then class), then frees per
+        class, zone and pageblock, then the kswapd step (its choices in zone, pfn, class order).
         """
         for ci in range(len(GFP_CLASSES)):
             if not self.limits[ci] or self._held(s, ci) >= self.limits[ci]:

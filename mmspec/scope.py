@@ -249,8 +249,10 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
             lr.append((_ZONE_NAMES[cz], _int(v, f"{origin}: zones.{name}.lowmem_reserve.{cz}")))
         zones.append(ZoneSpec(zt, tuple(blocks), wm, tuple(lr)))
     zones.sort(key=lambda z: z.zone_type)
-    if len({z.zone_type for z in zones}) != len(zones):
-        raise ScopeError(f"{origin}: a zone is given twice")
+    for a, b in zip(zones, zones[1:]):
+        if a.zone_type == b.zone_type:
+            raise ScopeError(f"{origin}: zone {a.zone_type.label} is given twice "
+                             "(zone names are case-sensitive aliases: use one table per zone)")
     if not any(z.pageblocks for z in zones):
         raise ScopeError(f"{origin}: no zone has pageblocks; give e.g. zones.Normal.pageblocks")
     req = data.get("requests", {})
@@ -277,6 +279,16 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
         if wsf > 1000:
             raise ScopeError(f"{origin}: watermark_scale_factor {wsf} is above the v4.6 sysctl "
                              "maximum 1000")
+    if "min_free_kbytes" in derive:
+        _int(derive["min_free_kbytes"], f"{origin}: derive_watermarks.min_free_kbytes", 0)
+    if "page_kbytes" in derive:
+        pk = _int(derive["page_kbytes"], f"{origin}: derive_watermarks.page_kbytes", 1)
+        if pk & (pk - 1):
+            raise ScopeError(f"{origin}: derive_watermarks.page_kbytes must be a power of two "
+                             f"(4 for 4 KiB pages), got {pk}")
+    if "cma_in_boot_basis" in derive and not isinstance(derive["cma_in_boot_basis"], bool):
+        raise ScopeError(f"{origin}: derive_watermarks.cma_in_boot_basis must be true or false, "
+                         f"got {derive['cma_in_boot_basis']!r}")
     design = data.get("design", {})
     if not isinstance(design, dict):
         raise ScopeError(f"{origin}: [design] must be a table of design switches")

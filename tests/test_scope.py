@@ -78,7 +78,7 @@ BAD = [
     pytest.param(_set(["zones"], {}), ["[zones."], id="no zones"),
     pytest.param(_set(["zones"], {"CMA": {"watermarks": [1, 2, 3]}}), ["no zone has pageblocks"],
                  id="no pageblocks"),
-    pytest.param(_set(["zones", "NORMAL"], {"pageblocks": ["MOVABLE"]}), ["zone is given twice"],
+    pytest.param(_set(["zones", "NORMAL"], {"pageblocks": ["MOVABLE"]}), ["zone Normal is given twice"],
                  id="zone twice"),
     pytest.param(_set(["zones", "CMA", "pageblocks"], ["CMA"]),
                  ["[zones.CMA] takes only watermarks"], id="pageblocks in zones.CMA"),
