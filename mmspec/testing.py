@@ -1,0 +1,385 @@
+"""Stateful random testing of a design with hypothesis, for the project's suite and for yours.
+
+:func:`machine_for` turns a design and a scope into a hypothesis ``RuleBasedStateMachine``:
+
+* its **rules** are the model's actions, one rule per action kind -- ``alloc_<class>`` for
+  every enabled request class (and order), ``free``, ``kswapd`` and, for designs
+  that add further action kinds, ``other``; each rule draws an index that picks among the
+  concrete actions of its kind in ``model.successors(state)`` order (which page to free,
+  which page reclaim takes), so shrinking towards 0 picks the first choice the checker
+  would;
+* its **preconditions** are the actions' guards (a rule is enabled exactly when the model
+  has an action of that kind in the current state);
+* its **invariant** is the checks: ``bad_state`` on every state (the initial one included)
+  and ``bad_step`` on every transition. A violation raises :class:`CheckViolated` whose
+  message is the trace, replayed through :func:`mmspec.trace.replay` and rendered by
+  :func:`mmspec.trace.render_trace` in the same kernel vocabulary as ``mmspec check``.
+
+Every transition is also recomputed with ``model.step`` and compared with what
+``successors`` produced (a disagreement raises :class:`ModelDisagreement`).
+
+Use it in a pytest file::
+
+    import mmspec.testing
+    TestZoneCma = mmspec.testing.machine_for("zone_cma").TestCase
+
+or subclass: ``class TestMyIdea(mmspec.testing.machine_for(MyDesign, scope=...).TestCase)``.
+
+``python -m mmspec.testing --write-replays DIR`` writes every counterexample the checker
+finds for the shipped designs at the default scope as a replay file (see
+:func:`replay_documents`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tomllib
+from typing import Any, ClassVar, Iterable, Sequence
+
+try:
+    from hypothesis import strategies as st
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+except ImportError as _exc:  # pragma: no cover - hypothesis is a test dependency
+    raise ImportError("mmspec.testing needs hypothesis: pip install 'mmspec[test]' "
+                      "(or pip install hypothesis)") from _exc
+
+from . import registry
+from .check import Check, Verdict
+from .errors import MmspecError
+from .kernel import Allocator
+from .scope import Scope, default_scope, load_scope, parse_scope
+from .state import ALLOC, FREE, KSWAPD, Action
+from .trace import Trace, action_from_json, action_to_json, render_trace, replay
+from .vocab import GFP_CLASSES
+
+__all__ = ["machine_for", "DesignMachine", "CheckViolated", "ModelDisagreement",
+           "WIDE_SCOPE_TOML", "wide_scope", "replay_documents", "write_replays",
+           "load_replay"]
+
+#: A scope well beyond what breadth-first search finishes in seconds (two zones, nine
+#: pageblocks, every request class on; BFS reaches depth ~10 in 10 s), for random walks.
+WIDE_SCOPE_TOML = """\
+# mmspec wide scope for random walks: two zones, nine pageblocks, all request classes on.
+pages_per_pageblock = 2
+fair_zone_policy = true
+direct_reclaim_rounds = 1
+kswapd_reclaim_batch = 1
+
+[zones.DMA32]
+pageblocks = ["UNMOVABLE", "MOVABLE", "CMA"]
+watermarks = [1, 2, 3]
+
+[zones.Normal]
+pageblocks = ["UNMOVABLE", "MOVABLE", "MOVABLE", "RECLAIMABLE", "CMA", "CMA"]
+watermarks = [2, 3, 4]
+
+[zones.CMA]
+watermarks = [1, 2, 3]
+
+[requests]
+GFP_ATOMIC = 2
+GFP_KERNEL = 3
+GFP_HIGHUSER_MOVABLE = 5
+BLOCKDEV = 2
+SLAB = 2
+"""
+
+#: How far a drawn choice index ranges (taken modulo the number of choices).
+_CHOICES = st.integers(min_value=0, max_value=255)
+
+
+def wide_scope() -> Scope:
+    """The scope of :data:`WIDE_SCOPE_TOML`."""
+    return parse_scope(tomllib.loads(WIDE_SCOPE_TOML), origin="wide scope")
+
+
+class CheckViolated(AssertionError):
+    """A random walk violated a check. ``str()`` is the rendered trace; ``trace`` is the
+    replayed :class:`~mmspec.trace.Trace`, ``check`` the :class:`~mmspec.check.Check`."""
+
+    def __init__(self, message: str, check: Check, trace: Trace) -> None:
+        super().__init__(message)
+        self.check = check
+        self.trace = trace
+
+
+class ModelDisagreement(AssertionError):
+    """``model.step`` and ``model.successors`` disagree about a transition (a model bug)."""
+
+
+def _group(a: Action) -> tuple:
+    """The rule an action belongs to."""
+    if a.kind == ALLOC:
+        return (ALLOC, a.cls, a.order)
+    if a.kind == FREE:
+        return (FREE,)
+    if a.kind == KSWAPD:
+        return (KSWAPD,)
+    return ("other",)
+
+
+class DesignMachine(RuleBasedStateMachine):
+    """Base class of the machines :func:`machine_for` builds (do not instantiate directly).
+
+    Attributes of an instance: ``model`` (the design instance), ``state`` (current
+    :class:`~mmspec.state.State`), ``init`` (the initial state), ``actions`` (actions taken
+    so far), ``last`` (``(pre, action, effect, post)`` of the last step, or None). Subclass
+    a built machine to add your own ``@invariant()`` or ``@rule()`` methods.
+    """
+
+    design: ClassVar[type[Allocator]]
+    scope: ClassVar[Scope]
+    checks: ClassVar[tuple[Check, ...]] = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = self.design(self.scope)
+        self.init = self.model.init_states()[0]
+        self.state = self.init
+        self.actions: list[Action] = []
+        self.last: tuple | None = None
+        self._refresh()
+
+    def _refresh(self) -> None:
+        groups: dict[tuple, list] = {}
+        for a, t, eff in self.model.successors(self.state):
+            groups.setdefault(_group(a), []).append((a, t, eff))
+        self._groups = groups
+
+    def _take(self, key: tuple, choice: int) -> None:
+        options = self._groups[key]
+        a, t, eff = options[choice % len(options)]
+        pre = self.state
+        t2, eff2 = self.model.step(pre, a)
+        if t2 != t or eff2 != eff:
+            raise ModelDisagreement(f"design {self.model.name}: step({self.model.describe(a)}) "
+                                    "differs from what successors() yields for the same action")
+        self.actions.append(a)
+        self.last = (pre, a, eff, t)
+        self.state = t
+        self._refresh()
+
+    @invariant()
+    def checks_hold(self) -> None:
+        for ck in self.checks:
+            if ck.bad_step is not None:
+                bad = self.last is not None and ck.bad_step(self.model, *self.last)
+            else:
+                assert ck.bad_state is not None
+                bad = ck.bad_state(self.model, self.state)
+            if bad:
+                self._fail(ck)
+
+    def _fail(self, ck: Check) -> None:
+        trace = replay(self.model, self.init, self.actions)
+        scope_note = ""
+        repro = f"mmspec check --design {self.model.name} --check {ck.name}"
+        if self.scope != default_scope():
+            repro += " --scope SCOPE.toml  (SCOPE.toml: the scope below; BFS may not finish)"
+            scope_note = "\nScope:\n" + self.scope.to_toml()
+        text = render_trace(self.model, trace, title=(
+            f"{ck.name} on {self.model.name}: VIOLATED by a random walk "
+            f"({len(trace)} steps, shrunk by hypothesis)"), reproduce=repro)
+        raise CheckViolated("\n" + text + scope_note, ck, trace)
+
+
+def _design_class(design: Any) -> type[Allocator]:
+    if isinstance(design, str):
+        return registry.get_design(design)
+    if isinstance(design, type) and issubclass(design, Allocator):
+        return design
+    raise MmspecError(f"machine_for: design must be a design name (see `mmspec list`) or an "
+                      f"Allocator subclass, got {design!r}")
+
+
+def _scope(scope: Any) -> Scope:
+    if scope is None:
+        return default_scope()
+    if isinstance(scope, Scope):
+        return scope
+    if isinstance(scope, os.PathLike):
+        return load_scope(os.fspath(scope))
+    if isinstance(scope, str):
+        if "=" not in scope and "[" not in scope:
+            return load_scope(scope)
+        try:
+            data = tomllib.loads(scope)
+        except tomllib.TOMLDecodeError as exc:
+            raise MmspecError(f"machine_for: scope text is not valid TOML: {exc}") from None
+        return parse_scope(data, origin="scope text")
+    raise MmspecError(f"machine_for: scope must be a Scope, TOML text or a path to a TOML file, "
+                      f"got {type(scope).__name__}")
+
+
+def _is_safety(c: Check) -> bool:
+    return c.bad_step is not None or c.bad_state is not None
+
+
+def _checks(checks: Any) -> tuple[Check, ...]:
+    if checks is None:
+        return tuple(c for c in registry.checks() if _is_safety(c))
+    if isinstance(checks, (str, Check)):
+        checks = [checks]
+    out: list[Check] = []
+    for c in checks:
+        if isinstance(c, Check):
+            out.append(c)
+        elif isinstance(c, str):
+            out.extend(registry.get_checks([c]))
+        else:
+            raise MmspecError(f"machine_for: checks must be check names or Check objects, "
+                              f"got {c!r}")
+    for c in out:
+        if not _is_safety(c):
+            raise MmspecError(f"machine_for: check {c.name!r} has no bad_step/bad_state (a "
+                              "liveness check); random walks test safety checks only, use "
+                              "`mmspec check` for it")
+    return tuple(out)
+
+
+def _make_rule(key: tuple, name: str, argname: str):
+    def body(self, **kw):
+        self._take(key, kw[argname])
+    body.__name__ = name
+    body.__qualname__ = name
+    return rule(**{argname: _CHOICES})(precondition(lambda self: key in self._groups)(body))
+
+
+def machine_for(design: str | type[Allocator], scope: Scope | str | os.PathLike | None = None,
+                checks: Iterable[str | Check] | str | Check | None = None
+                ) -> type[DesignMachine]:
+    """A hypothesis ``RuleBasedStateMachine`` class that walks ``design`` at ``scope``.
+
+    Parameters
+    ----------
+    design : a design name (``mmspec list``) or an :class:`~mmspec.kernel.Allocator`
+        subclass (your own design).
+    scope : a :class:`~mmspec.scope.Scope`, TOML scope text, a path to a TOML scope file, or
+        None for the default scope (:func:`wide_scope` gives a larger one).
+    checks : check names or :class:`~mmspec.check.Check` objects; None for every shipped
+        safety check (liveness checks, which need a loop, are left to ``mmspec check``).
+
+    Returns
+    -------
+    A :class:`DesignMachine` subclass; run it with ``Machine.TestCase`` (a
+    ``unittest.TestCase`` pytest collects) or ``hypothesis.stateful.run_state_machine_as_test``.
+
+    Raises
+    ------
+    MmspecError
+        One line naming the problem (unknown design or check, bad scope).
+    """
+    cls = _design_class(design)
+    sc = _scope(scope)
+    cks = _checks(checks)
+    model = cls(sc)  # validates the scope against the design now, not inside hypothesis
+    ns: dict[str, Any] = {"design": cls, "scope": sc, "checks": cks,
+                          "__module__": __name__, "__doc__":
+                          f"Random walks of design {cls.name} checking "
+                          f"{', '.join(c.name for c in cks) or 'no checks'}."}
+    multi_order = len(sc.orders) > 1
+    for ci, c in enumerate(GFP_CLASSES):
+        if not model.limits[ci]:
+            continue
+        for o in sc.orders:
+            name = f"alloc_{c.short}" + (f"_order{o}" if multi_order else "")
+            ns[name] = _make_rule((ALLOC, ci, o), name, "reclaim")
+    ns["free"] = _make_rule((FREE,), "free", "page")
+    ns["kswapd"] = _make_rule((KSWAPD,), "kswapd", "reclaim")
+    ns["other"] = _make_rule(("other",), "other", "pick")
+    clsname = "".join(p.capitalize() for p in cls.name.replace("-", "_").split("_")) + "Machine"
+    return type(clsname, (DesignMachine,), ns)
+
+
+# ------------------------------------------------------------------------------------------
+# Replay files: every counterexample the checker finds, kept as data.
+
+def _reproduce(design: str, check: str, scope: Scope) -> str:
+    base = f"mmspec check --design {design} --check {check}"
+    return base if scope == default_scope() else base + " --scope SCOPE.toml"
+
+
+def replay_documents(scope: Scope | None = None,
+                     designs: Sequence[type[Allocator]] | None = None) -> dict[str, str]:
+    """Explore every design (default: ``registry.designs()``) at ``scope`` (default scope)
+    with every shipped check and return ``{file name: JSON text}``, one
+    ``<design>--<check>.json`` per VIOLATED cell: the shortest counterexample's actions (in
+    :func:`mmspec.trace.action_to_json` form), their kernel descriptions, design, check,
+    scope TOML and length. Deterministic."""
+    from .explore import explore  # here: explore is not needed to run machines
+
+    sc = scope if scope is not None else default_scope()
+    out: dict[str, str] = {}
+    checks = registry.checks()
+    for d in (designs if designs is not None else registry.designs()):
+        model = d(sc)
+        res = explore(model, checks)
+        if not res.stats.complete:  # pragma: no cover - explore without limits completes
+            raise MmspecError(f"design {d.name}: search did not complete")
+        for cell in res.cells:
+            if cell.verdict != Verdict.VIOLATED or cell.trace is None:
+                continue
+            doc = {"design": d.name, "check": cell.check.name, "scope": sc.to_toml(),
+                   "length": len(cell.trace), "loop_start": cell.trace.loop_start,
+                   "reproduce": _reproduce(d.name, cell.check.name, sc),
+                   "steps": [model.describe(a) for a in cell.trace.actions],
+                   "actions": [action_to_json(a) for a in cell.trace.actions]}
+            out[f"{d.name}--{cell.check.name}.json"] = json.dumps(doc, indent=1,
+                                                                  sort_keys=True) + "\n"
+    return dict(sorted(out.items()))
+
+
+def write_replays(directory: str, scope: Scope | None = None,
+                  documents: dict[str, str] | None = None) -> list[str]:
+    """Write ``documents`` (default: :func:`replay_documents` at ``scope``) into
+    ``directory`` (created if missing) and delete stale ``*--*.json`` files there. Returns
+    the file names written, sorted."""
+    docs = documents if documents is not None else replay_documents(scope)
+    os.makedirs(directory, exist_ok=True)
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".json") and "--" in name and name not in docs:
+            os.unlink(os.path.join(directory, name))
+    for name, text in docs.items():
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return list(docs)
+
+
+def load_replay(path: str) -> tuple[Allocator, Check, Trace, int]:
+    """Read a replay file and replay it: ``(model, check, trace, recorded length)``
+    (``trace.loop_start`` is set for a liveness lasso, whose closure replay verifies).
+
+    Raises MmspecError / TraceReplayError (one line) if the file is malformed, names an
+    unknown design or check, or its actions no longer replay."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+        design, check, scope_text = doc["design"], doc["check"], doc["scope"]
+        actions_raw, length = doc["actions"], int(doc["length"])
+        loop_start = doc.get("loop_start")
+        if loop_start is not None:
+            loop_start = int(loop_start)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise MmspecError(f"replay file {path!r} is malformed: {exc}") from None
+    model = registry.get_design(design)(parse_scope(tomllib.loads(scope_text), origin=path))
+    ck = registry.get_checks([check])[0]
+    if not isinstance(actions_raw, list):
+        raise MmspecError(f"replay file {path!r} is malformed: actions must be a list")
+    trace = replay(model, model.init_states()[0], [action_from_json(a) for a in actions_raw],
+                   loop_start=loop_start)
+    return model, ck, trace, length
+
+
+def _main(argv: Sequence[str]) -> int:
+    if len(argv) != 2 or argv[0] != "--write-replays":
+        sys.stderr.write("usage: python -m mmspec.testing --write-replays DIR\n")
+        return 2
+    for name in write_replays(argv[1]):
+        sys.stdout.write(os.path.join(argv[1], name) + "\n")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(_main(sys.argv[1:]))
