@@ -660,7 +660,8 @@ class Allocator:
         p, b = self.get_page_from_freelist(w, ci, order, self.fast_alloc_flags(c), "fast path")
         if p >= 0:
             if w.log is not None: w.say(f"  -> page from {self.layout[p].label} pageblock {b} "
-                  f"({_MTN[w.zones[p].blocks[b].mt]}); kswapd not woken")
+                  f"({_MTN[w.zones[p].blocks[b].mt]})"
+                  + ("" if "wakeup_kswapd" in w.paths else "; kswapd not woken"))
             return True, p, b
         w.paths.append("slow path")
         rounds = 0
