@@ -1,0 +1,129 @@
+"""``mmspec docs [--out DIR]``: regenerate the documentation pages from the checker's results.
+
+Explores every shipped design once at the default scope with every shipped check, renders
+the pages with :mod:`mmspec.docsgen` (in memory, so nothing is half-written on an error),
+then writes them: ``index.md``, ``mmspec.css``, ``designs/*.md``, ``traces/*.md`` and
+``traces/*.svg`` under the output folder, removing stale ``designs/``/``traces/`` files.
+Without ``--out`` the folder is the checkout's ``docs/`` (found from the current directory
+upwards) and the checkout's ``mkdocs.yml`` is rewritten too (its nav lists every page).
+``docs/semantics.md`` is hand-written and never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import TextIO
+
+from . import registry
+from .docsgen import SEMANTICS_PAGE, render_mkdocs_yml, render_site
+from .errors import MmspecError
+from .explore import explore
+from .scope import default_scope
+
+__all__ = ["register", "cmd", "find_checkout", "explore_all", "generate", "GENERATED_DIRS"]
+
+#: Folders under docs/ whose every file is generated (stale files there are removed).
+GENERATED_DIRS = ("designs", "traces")
+
+
+def register(subparsers, add_scope_args) -> None:
+    p = subparsers.add_parser(
+        "docs", help="regenerate docs/ (matrix, design pages, trace pages with charts) at the "
+        "default scope")
+    p.add_argument("--out", metavar="DIR", help="write the pages into DIR instead of the "
+                   "checkout's docs/ (mkdocs.yml is then left alone)")
+    p.set_defaults(func=cmd)
+
+
+def find_checkout(start: str) -> str | None:
+    """The mmspec checkout containing ``start`` (a folder with pyproject.toml naming the
+    project mmspec and the mmspec/ package), or None."""
+    d = os.path.abspath(start)
+    while True:
+        pp = os.path.join(d, "pyproject.toml")
+        if os.path.isfile(pp) and os.path.isdir(os.path.join(d, "mmspec")):
+            with open(pp, encoding="utf-8") as fh:
+                if 'name = "mmspec"' in fh.read():
+                    return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def explore_all(err: TextIO | None = None):
+    """(results, checks): every shipped design explored once at the default scope."""
+    scope = default_scope()
+    checks = registry.checks()
+    results = []
+    for d in registry.designs():
+        model = d(scope)
+        t0 = time.perf_counter()
+        r = explore(model, checks)
+        if err is not None:
+            err.write(f"mmspec: docs: {d.name}: {r.stats.distinct} states in "
+                      f"{time.perf_counter() - t0:.2f} s\n")
+        results.append((model, r))
+    return results, checks
+
+
+def generate(err: TextIO | None = None) -> tuple[dict[str, str], str]:
+    """(files under docs/, mkdocs.yml text), rendered in memory."""
+    results, checks = explore_all(err)
+    files = render_site(results, checks)
+    return files, render_mkdocs_yml(list(files), [m.name for m, _ in results])
+
+
+def _write(path: str, text: str) -> bool:
+    """Write ``text`` if it differs from the file's content; True if written."""
+    data = text.encode("utf-8")
+    try:
+        with open(path, "rb") as fh:
+            if fh.read() == data:
+                return False
+    except FileNotFoundError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".mmspec-tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+    return True
+
+
+def cmd(args, out: TextIO, err: TextIO) -> int:
+    root = None
+    if args.out:
+        docs = os.path.abspath(args.out)
+        if os.path.exists(docs) and not os.path.isdir(docs):
+            raise MmspecError(f"--out {args.out!r} exists and is not a directory")
+        if not os.path.isdir(os.path.dirname(docs)):
+            raise MmspecError(f"--out {args.out!r}: parent directory does not exist")
+    else:
+        root = find_checkout(os.getcwd())
+        if root is None:
+            raise MmspecError("not inside an mmspec checkout (no pyproject.toml for mmspec "
+                              "here or above); run from the repository or give --out DIR")
+        docs = os.path.join(root, "docs")
+    files, mkdocs_yml = generate(err)
+    written = sum(_write(os.path.join(docs, rel), text) for rel, text in files.items())
+    removed = 0
+    for sub in GENERATED_DIRS:
+        d = os.path.join(docs, sub)
+        if not os.path.isdir(d):
+            continue
+        for name in sorted(os.listdir(d)):
+            if f"{sub}/{name}" not in files and os.path.isfile(os.path.join(d, name)):
+                os.unlink(os.path.join(d, name))
+                removed += 1
+    if root is not None:
+        written += _write(os.path.join(root, "mkdocs.yml"), mkdocs_yml)
+    ntr = sum(1 for f in files if f.startswith("traces/") and f.endswith(".md"))
+    out.write(f"mmspec docs: {len(files)} files in {docs} ({ntr} trace pages)"
+              + ("" if root is None else " and mkdocs.yml") + "\n")
+    err.write(f"mmspec: docs: {written} files written, {removed} stale removed\n")
+    if not os.path.exists(os.path.join(docs, SEMANTICS_PAGE)):
+        err.write(f"mmspec: docs: note: {SEMANTICS_PAGE} is missing from {docs} "
+                  "(hand-written, linked from every page)\n")
+    return 0
