@@ -574,8 +574,10 @@ CSS = """\
 .mmspec-chart-box svg { max-width: 100%; height: auto; }
 .md-typeset #step-table { font-size: 0.68rem; }
 #step-table td, #step-table th { vertical-align: top; padding: 0.5em 0.7em; }
-#step-table td:nth-child(2) { min-width: 13em; }
-#step-table td:nth-child(3) { min-width: 18em; }
-#step-table td:nth-child(6) { min-width: 16em; }
+#step-table td { overflow-wrap: anywhere; }
+#step-table td:nth-child(1) { width: 3em; }
+#step-table td:nth-child(2) { min-width: 11em; }
+#step-table td:nth-child(3) { min-width: 15em; }
+#step-table td:nth-child(4), #step-table td:nth-child(5) { min-width: 6em; }
 #step-table tr.failing td { background: #fde0dd; }
 """
