@@ -40,7 +40,7 @@ BLOCKDEV_IN_CMA = Check(
     witness=_blockdev_alloc_while_cma_free,
     bad_step=_blockdev_in_cma,
     expected={"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.HOLDS},
-    needs=(),
+    needs=("fast path: Normal",),   # the only zone blockdev requests reach in zone designs
 )
 
 RANK = 40

@@ -98,3 +98,61 @@ def test_no_fair_migrate_cma_still_oscillates():
     r = explore(m, registry.get_checks(["utilization_oscillation"]))
     cell = r.cell("utilization_oscillation")
     assert cell.verdict == Verdict.VIOLATED and cell.trace.loop_start is not None
+
+
+# ------------------------------------------------------------------------------------------
+# Coverage: pinned counts on a tiny scope, needs declared, INCONCLUSIVE on a missing path.
+
+import io  # noqa: E402
+
+from mmspec.cli import build_parser, main, scope_from_args  # noqa: E402
+
+TINY = ["--pageblocks", "Normal=U,M,C", "--limit", "GFP_ATOMIC=1", "--limit", "GFP_KERNEL=1",
+        "--limit", "GFP_HIGHUSER_MOVABLE=1", "--limit", "BLOCKDEV=0"]
+
+
+def test_coverage_counts_tiny_scope():
+    sc = scope_from_args(build_parser().parse_args(["scope", *TINY]))
+    got = {}
+    for d in (MigrateCma, ZoneCma):
+        r = explore(d(sc), registry.get_checks(None))
+        got[d.name] = (r.stats.distinct, dict(r.coverage))
+    assert got["migrate_cma"] == (31, {
+        "after direct reclaim: Normal": 4, "balance_pgdat": 8, "direct reclaim": 4,
+        "fast path: Normal": 26, "kswapd nap": 8, "kswapd premature sleep": 4,
+        "kswapd reclaim": 4, "kswapd sleeps": 4, "reset_alloc_batches": 47, "slow path": 24,
+        "slow path: Normal": 20, "wakeup_kswapd": 18})
+    assert got["zone_cma"] == (61, {
+        "after direct reclaim: Normal": 2, "balance_pgdat": 28, "direct reclaim": 2,
+        "fast path: Normal": 37, "kswapd nap": 28, "kswapd premature sleep": 2,
+        "kswapd reclaim": 16, "kswapd sleeps": 12, "reset_alloc_batches": 86, "slow path": 71,
+        "slow path: CMA": 29, "slow path: Normal": 40, "wakeup_kswapd": 44})
+
+
+def test_every_debate_check_declares_needs():
+    for ck in registry.get_checks(NAMES):
+        assert ck.needs, ck.name
+
+
+def test_missing_path_makes_compare_inconclusive():
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["compare", "--design", "zone_cma", "--check", "unmovable_reclaim_frees_cma",
+                 "--no-traces", *TINY, "--limit", "GFP_KERNEL=0"], out, err)
+    assert code == 3
+    assert "INCONCLUSIVE (path)" in out.getvalue()
+
+
+def test_mels_fill_order_variant():
+    """C6, contested: with movable requests filling Normal before ZONE_CMA (no fair policy)
+    the atomic failure is still unreachable at the default scope."""
+    from mmspec.models.zone_cma_cma_last import ZoneCmaCmaLast
+    from mmspec.vocab import GFP_HIGHUSER_MOVABLE, ZoneType
+    m = ZoneCmaCmaLast(default_scope())
+    assert [m.ztype[p] for p in m._zonelist[GFP_HIGHUSER_MOVABLE]] == [
+        ZoneType.ZONE_NORMAL, ZoneType.ZONE_CMA]
+    assert not m.fair
+    r = explore(m, registry.get_checks(["atomic_while_kswapd_sleeps", "movable_bypasses_idle_cma"]))
+    assert r.stats.distinct == 14701
+    assert r.cell("atomic_while_kswapd_sleeps").verdict == Verdict.HOLDS
+    assert r.cell("atomic_while_kswapd_sleeps").witness_count > 0
+    assert len(r.cell("movable_bypasses_idle_cma").trace) == 1
