@@ -4,7 +4,7 @@
 
 * its **rules** are the model's actions, one rule per action kind -- ``alloc_<class>`` for
   every enabled request class (and order), ``free``, ``kswapd`` and, for designs
-  that add further action kinds, ``other``; each rule draws an index that picks among the
+  that override ``successors()`` (and may add action kinds), ``other``; each rule draws an index that picks among the
   concrete actions of its kind in ``model.successors(state)`` order (which page to free,
   which page reclaim takes), so shrinking towards 0 picks the first choice the checker
   would;
@@ -288,7 +288,10 @@ def machine_for(design: str | type[Allocator], scope: Scope | str | os.PathLike 
             ns[name] = _make_rule((ALLOC, ci, o), name, "reclaim")
     ns["free"] = _make_rule((FREE,), "free", "page")
     ns["kswapd"] = _make_rule((KSWAPD,), "kswapd", "reclaim")
-    ns["other"] = _make_rule(("other",), "other", "pick")
+    if cls.successors is not Allocator.successors:
+        # a design that overrides successors() may add action kinds of its own (a rule that
+        # is never enabled would only make hypothesis discard test cases)
+        ns["other"] = _make_rule(("other",), "other", "pick")
     clsname = "".join(p.capitalize() for p in cls.name.replace("-", "_").split("_")) + "Machine"
     return type(clsname, (DesignMachine,), ns)
 
