@@ -49,12 +49,8 @@ class CellResult:
     witness_count: int = 0              # transitions on which the witness held
     witness_trace: Trace | None = None
 
-    @property
-    def expected(self) -> Verdict | None:
-        return None
-
-    def expectation(self, design: str) -> Verdict | None:
-        return self.check.expected.get(design)
+    # The expected verdict of a cell is mmspec.registry.expected_verdict(design, check):
+    # a design file may record its own expectations, so a cell does not carry one.
 
 
 @dataclass(frozen=True)
