@@ -1,4 +1,5 @@
-"""``mmspec bmc`` and ``mmspec prove``: the symbolic engine on the command line.
+"""``mmspec bmc``, ``mmspec prove``, ``mmspec simulate``, ``mmspec claims``: the symbolic
+engine and the full-scale claims on the command line.
 
 Exit codes: 0 PROVED (prove) / no counterexample is never 0 for bmc (BOUNDED -> 3);
 1 VIOLATED; 2 bad input; 3 inconclusive (BOUNDED, UNKNOWN). Timings go to stderr.
@@ -32,6 +33,122 @@ def register(subparsers, add_scope_args) -> None:
                    help="list the auxiliary invariants proved and used")
     add_scope_args(q)
     q.set_defaults(func=cmd_prove)
+    s = subparsers.add_parser("simulate", help="full-scale simulation (1 GiB, 512 MiB CMA) of "
+                              "a movable-heavy workload through the explicit step function")
+    _full_scale_args(s)
+    s.add_argument("--design", action="append", help="design (repeatable; default "
+                   "migrate_cma and zone_cma)")
+    s.add_argument("--ratio", type=int, default=15, help="movable requests per GFP_KERNEL "
+                   "request in each cycle (default 15)")
+    s.add_argument("--kswapd-every", type=int, default=1, help="kswapd takes one step after "
+                   "every N allocations while awake (default 1)")
+    s.add_argument("--allocations", type=int, default=524288,
+                   help="allocations simulated (default 524288 = 2 x the zone)")
+    s.set_defaults(func=cmd_simulate)
+
+
+def _full_scale_args(p) -> None:
+    g = p.add_argument_group("full-scale memory (default: 1 GiB, 512 MiB CMA, 4 KiB pages)")
+    g.add_argument("--pages", type=int, default=262144, help="pages of memory (default 262144)")
+    g.add_argument("--cma-pages", type=int, default=131072, help="of which CMA (default 131072)")
+    g.add_argument("--pages-per-pageblock", type=int, default=512, help="default 512")
+    g.add_argument("--unmovable-pageblocks", type=int, default=0,
+                   help="MIGRATE_UNMOVABLE pageblocks at boot (default 0: v4.6 marks all MOVABLE)")
+    g.add_argument("--cma-in-boot-basis", choices=("design", "true", "false"), default="design",
+                   help="CMA pages managed when the watermarks are derived (default: the "
+                   "design's own boot order: migrate_cma false, zone_cma true)")
+
+
+def _full_scale(args):
+    from .simulate import FullScale
+    if args.pages_per_pageblock is None or args.pages_per_pageblock < 2:
+        raise MmspecError("--pages-per-pageblock must be a power of two >= 2")
+    cib = {"design": None, "true": True, "false": False}[args.cma_in_boot_basis]
+    fs = FullScale(pages=args.pages, cma_pages=args.cma_pages,
+                   pages_per_pageblock=args.pages_per_pageblock,
+                   unmovable_pageblocks=args.unmovable_pageblocks, cma_in_boot_basis=cib)
+    fs.check()
+    return fs
+
+
+def _designs(args) -> list:
+    return [registry.get_design(d) for d in (args.design or ["migrate_cma", "zone_cma"])]
+
+
+def _mib(fs, pages: int) -> str:
+    return f"{fs.mib(pages):.1f} MiB ({pages})"
+
+
+def _wm(r) -> str:
+    return ", ".join(f"{lab} {w[0]}/{w[1]}/{w[2]}" + (f" +lowmem_reserve[CMA] {lr}" if lr else "")
+                     for lab, _, w, lr in r.wmarks)
+
+
+def _table(out: TextIO, names: list[str], rows: list[tuple[str, list[str]]]) -> None:
+    w0 = max(len(r[0]) for r in rows) + 2
+    ws = [max([len(n)] + [len(r[1][i]) for r in rows]) + 2 for i, n in enumerate(names)]
+    out.write(" " * w0 + "".join(n.ljust(w) for n, w in zip(names, ws)).rstrip() + "\n")
+    for label, cells in rows:
+        out.write(label.ljust(w0) + "".join(c.ljust(w) for c, w in zip(cells, ws)).rstrip() + "\n")
+
+
+def _describe_memory(out: TextIO, fs) -> None:
+    out.write(f"memory: {fs.mib(fs.pages):.0f} MiB ({fs.pages} pages of {fs.page_kbytes} KiB), CMA "
+              f"{fs.mib(fs.cma_pages):.0f} MiB ({fs.cma_pages} pages), {fs.pages_per_pageblock}-page "
+              f"pageblocks, {fs.unmovable_pageblocks} UNMOVABLE at boot; watermarks from the v4.6 "
+              "formulas, CMA in the boot basis: "
+              + {None: "per design", True: "yes", False: "no"}[fs.cma_in_boot_basis] + "\n")
+
+
+def sim_rows(fs, results) -> list[tuple[str, list[str]]]:
+    return [
+        ("watermarks min/low/high", [_wm(r) for r in results]),
+        ("kswapd batch (pages/pass)", [str(r.kswapd_batch) for r in results]),
+        ("first kswapd wake: free", [_mib(fs, r.first_wake_free) if r.first_wake_step >= 0
+                                     else "never woken" for r in results]),
+        ("first kswapd wake: CMA in use", [_mib(fs, r.first_wake_cma_used)
+                                           if r.first_wake_step >= 0 else "-" for r in results]),
+        ("first wake after (steps)", [str(r.first_wake_step) for r in results]),
+        ("kswapd wakes", [str(r.wakes) for r in results]),
+        ("free at wakes min..max", [f"{fs.mib(r.wake_free_min):.1f}..{fs.mib(r.wake_free_max):.1f} MiB"
+                                    if r.wakes else "-" for r in results]),
+        ("CMA in use at wakes", [f"{r.wake_cma_used_min}..{r.wake_cma_used_max} pages"
+                                 if r.wakes else "-" for r in results]),
+        ("free after 1st wake min..max", [
+            f"{fs.mib(r.free_min_after):.1f}..{fs.mib(r.free_max_after):.1f} MiB"
+            if r.wakes else "-" for r in results]),
+        ("pages reclaimed", [str(r.reclaimed) for r in results]),
+        ("failed requests", [", ".join(f"{k} {v}" for k, v in sorted(r.failures.items()))
+                             or "none" for r in results]),
+        ("steps simulated", [str(r.steps) for r in results]),
+    ]
+
+
+def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
+    from .simulate import SEED_CLAIM_MIB, simulate
+    fs = _full_scale(args)
+    if args.ratio < 0 or args.kswapd_every < 1 or args.allocations < 1:
+        raise MmspecError("need --ratio >= 0, --kswapd-every >= 1 and --allocations >= 1")
+    designs = _designs(args)
+    results = []
+    for d in designs:
+        r = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
+                     allocations=args.allocations)
+        err.write(f"simulate: {d.name}: {r.steps} steps in {r.seconds:.2f} s "
+                  f"({r.steps / max(r.seconds, 1e-9):.0f} steps/s)\n")
+        results.append(r)
+    out.write("mmspec simulate: the explicit step function (mmspec.kernel) along one workload\n")
+    _describe_memory(out, fs)
+    out.write(f"workload: {args.allocations} order-0 allocations in cycles of {args.ratio} "
+              f"GFP_HIGHUSER_MOVABLE + 1 GFP_KERNEL; kswapd takes one step after every "
+              f"{args.kswapd_every} allocation(s) while awake; nothing freed but by reclaim\n")
+    out.write("reclaim: kswapd max(32, high) pages per zone per pass; direct reclaim 1 page per "
+              "round (the model has no batch), up to 32 rounds; victim = first LRU page in "
+              "(zone, pfn, class) order (LRU age is not modelled)\n\n")
+    _table(out, [r.design for r in results], sim_rows(fs, results))
+    out.write(f"\nseed's claim (C1, MIGRATE_CMA, 1024 MB RAM / 512 MB CMA): kswapd woken mostly "
+              f"at roughly {SEED_CLAIM_MIB} MB free\n")
+    return EXIT_OK
 
 
 def _setup(args):
