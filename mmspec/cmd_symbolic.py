@@ -45,6 +45,7 @@ def register(subparsers, add_scope_args) -> None:
     s.add_argument("--allocations", type=int, default=524288,
                    help="allocations simulated (default 524288 = 2 x the zone)")
     s.set_defaults(func=cmd_simulate)
+    _register_claims(subparsers)
 
 
 def _full_scale_args(p) -> None:
@@ -215,3 +216,100 @@ def cmd_prove(args, out: TextIO, err: TextIO) -> int:
             reproduce=f"mmspec bmc --design {design.name} --check {check.name}"))
         return EXIT_VIOLATION
     return EXIT_OK if r.verdict == "PROVED" else EXIT_INCONCLUSIVE
+
+
+def _register_claims(subparsers) -> None:
+    c = subparsers.add_parser("claims", help="full-scale utilization (C1, C2) and atomic-"
+                              "failure (C4, C6) claims, by simulation and by z3")
+    _full_scale_args(c)
+    c.add_argument("--ratio", type=int, default=15, help="movable requests per GFP_KERNEL "
+                   "request (default 15)")
+    c.add_argument("--kswapd-every", type=int, default=1, help="simulation: kswapd steps "
+                   "after every N allocations while awake (default 1)")
+    c.add_argument("--allocations", type=int, default=524288, help="simulation length")
+    c.add_argument("--segments", type=int, default=3, help="z3: phases of symbolic length "
+                   "per run in the counting abstraction (default 3)")
+    c.set_defaults(func=cmd_claims)
+
+
+def cmd_claims(args, out: TextIO, err: TextIO) -> int:
+    from .simulate import SEED_CLAIM_MIB, atomic_run, full_scale_scope, simulate
+    from .symbolic import counting_atomic, counting_wake_extremes
+    fs = _full_scale(args)
+    if args.ratio < 1 or args.kswapd_every < 1 or args.allocations < 1 or args.segments < 1:
+        raise MmspecError("need --ratio, --kswapd-every, --allocations and --segments >= 1")
+    designs = [registry.get_design(d) for d in ("migrate_cma", "zone_cma")]
+    sims, ext, atoms, zat = [], [], [], []
+    solver = 0.0
+    ok = True
+    for d in designs:
+        model = d(full_scale_scope(d, fs))
+        s = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
+                     allocations=args.allocations)
+        a = atomic_run(d, fs)
+        e = {m: counting_wake_extremes(model, args.ratio, segments=args.segments, mode=m)
+             for m in ("over", "under")}
+        z = {m: counting_atomic(model, a.kernel_pages, segments=args.segments, mode=m)
+             for m in ("over", "under")}
+        solver += sum(x.seconds for x in (*e.values(), *z.values()))
+        err.write(f"claims: {d.name}: simulation {s.steps + a.steps} steps in "
+                  f"{s.seconds + a.seconds:.2f} s; z3 {sum(x.seconds for x in (*e.values(), *z.values())):.2f} s\n")
+        sims.append(s), ext.append(e), atoms.append(a), zat.append(z)
+        # cross-checks: the explicit run lies within the abstraction's sound bounds
+        if s.first_wake_step >= 0:
+            hi, lo = e["over"].max_free_at_wake, e["over"].min_cma_used_at_wake
+            ok &= hi is not None and s.first_wake_free <= hi and s.first_wake_cma_used >= lo
+        zo = z["over"].movable
+        # (the abstraction over-approximates: z3 may find a failing run the script does not)
+        ok &= not (a.failed and (zo is None or a.movable < zo))
+        if a.failed and z["under"].movable is not None and z["over"].movable == z["under"].movable:
+            ok &= a.movable == zo
+
+    def rng(lo, hi, unit=True):
+        if lo is None or hi is None:
+            return "unsat"
+        f = (lambda v: f"{fs.mib(v):.1f}") if unit else str
+        return (f(lo) if lo == hi else f"{f(lo)}..{f(hi)}") + (" MiB" if unit else "")
+
+    out.write("mmspec claims: full-scale utilization (C1, C2) and atomic failure (C4, C6)\n")
+    _describe_memory(out, fs)
+    out.write(f"\nUtilization. Simulation: {args.allocations} allocations in cycles of "
+              f"{args.ratio} GFP_HIGHUSER_MOVABLE + 1 GFP_KERNEL, kswapd one step per "
+              f"{args.kswapd_every} allocation(s) while awake (mmspec simulate).\n"
+              f"z3: every run of the mix (each prefix: {args.ratio} * (kernel - 1) <= movable "
+              f"<= {args.ratio} * (kernel + 1)) in the counting abstraction, up to the first "
+              f"kswapd wake; bounds [achieved .. sound] ({args.segments} phases).\n\n")
+    names = [d.name for d in designs]
+    rows = [r for r in sim_rows(fs, sims) if r[0] in (
+        "watermarks min/low/high", "first kswapd wake: free", "first kswapd wake: CMA in use",
+        "free after 1st wake min..max", "steps simulated")]
+    rows = [("sim: " + r[0], r[1]) if not r[0].startswith("water") else r for r in rows]
+    rows.append(("z3: most free at any wake", [
+        rng(e["under"].max_free_at_wake, e["over"].max_free_at_wake) for e in ext]))
+    rows.append(("z3: fewest CMA in use at a wake", [
+        rng(e["over"].min_cma_used_at_wake, e["under"].min_cma_used_at_wake, False) + " pages"
+        for e in ext]))
+    rows.append(("seed's claim (C1)", [f"~{SEED_CLAIM_MIB} MB free at wake", "-"]))
+    _table(out, names, rows)
+    out.write(f"\nAtomic failure (Joonsoo's six steps): from all free, "
+              f"{atoms[0].kernel_pages} GFP_KERNEL pages first, then GFP_HIGHUSER_MOVABLE "
+              "allocations with kswapd asleep; the fewest after which a GFP_ATOMIC request "
+              "fails while kswapd sleeps.\n\n")
+    arows = [
+        ("sim: movable allocations", [
+            f"{a.movable} (GFP_ATOMIC fails)" if a.failed else
+            (f"none: kswapd woken by allocation {a.kswapd_woken_at}" if a.kswapd_woken_at >= 0
+             else f"none within {a.movable}") for a in atoms]),
+        ("sim: steps simulated", [str(a.steps) for a in atoms]),
+        ("z3: fewest movable allocations", [
+            "none (UNSAT: no such run)" if z["over"].movable is None else
+            (str(z["over"].movable) if z["over"].movable == z["under"].movable
+             else f"{z['over'].movable}..{z['under'].movable}") for z in zat]),
+    ]
+    _table(out, names, arows)
+    out.write(f"\nStatistics: {sum(s.steps for s in sims) + sum(a.steps for a in atoms)} steps "
+              "simulated; z3 solver time on stderr\n")
+    out.write("Cross-check (simulation within the z3 bounds): "
+              + ("consistent" if ok else "MISMATCH") + "\n")
+    err.write(f"claims: z3 solver time {solver:.2f} s\n")
+    return EXIT_OK if ok else EXIT_VIOLATION

@@ -87,3 +87,42 @@ def test_cli_simulate_deterministic_and_bad_input():
     assert _run(argv)[1] == out
     rc, out2, err2 = _run(["simulate", "--pages", "1000"])
     assert rc == 2 and out2 == "" and "multiples" in err2
+
+
+SMALL_ARGS = ["--pages", "4096", "--cma-pages", "2048", "--pages-per-pageblock", "64",
+              "--unmovable-pageblocks", "2", "--allocations", "8000"]
+
+
+def test_cli_claims_small_scale_consistent():
+    rc, out, err = _run(["claims", *SMALL_ARGS])
+    assert rc == 0, out + err
+    assert "Cross-check (simulation within the z3 bounds): consistent" in out
+    # migrate_cma: simulation and z3 agree exactly on the atomic run length (C4)
+    line = next(ln for ln in out.splitlines() if ln.startswith("z3: fewest movable"))
+    assert line.split()[4] == "1886" and "UNSAT" in line
+    assert "1886 (GFP_ATOMIC fails)" in out
+    assert "solver time" in err and _run(["claims", *SMALL_ARGS])[1] == out
+
+
+@pytest.mark.parametrize("design", ["migrate_cma", "zone_cma"])
+def test_counting_bounds_bracket_the_simulation(design):
+    from mmspec.symbolic import counting_atomic, counting_wake_extremes
+    dcls = registry.get_design(design)
+    for fs in (SMALL, FullScale(pages=2048, cma_pages=512, pages_per_pageblock=32)):
+        model = dcls(full_scale_scope(dcls, fs))
+        sim = simulate(dcls, fs, ratio=7, allocations=6000)
+        over = counting_wake_extremes(model, 7, mode="over")
+        under = counting_wake_extremes(model, 7, mode="under")
+        assert under.max_free_at_wake <= over.max_free_at_wake
+        assert over.min_cma_used_at_wake <= under.min_cma_used_at_wake
+        assert sim.first_wake_step >= 0
+        assert sim.first_wake_free <= over.max_free_at_wake
+        assert sim.first_wake_cma_used >= over.min_cma_used_at_wake
+        a = atomic_run(dcls, fs)
+        z = counting_atomic(model, 0, mode="over")
+        if a.failed:
+            assert z.movable is not None and a.movable >= z.movable
+        if design == "migrate_cma":
+            assert a.failed and a.movable == z.movable
+        else:
+            assert not a.failed and z.movable is None
