@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Allocator
     from .state import Action, Effect, State
 
-__all__ = ["Verdict", "Check", "TransitionPredicate", "StatePredicate"]
+__all__ = ["Verdict", "Check", "TransitionPredicate", "StatePredicate", "effective_scope"]
 
 TransitionPredicate = Callable[["Allocator", "State", "Action", "Effect", "State"], bool]
 StatePredicate = Callable[["Allocator", "State"], bool]
@@ -44,7 +44,11 @@ class Check:
     violating state (also tested on initial states). ``witness`` (same signature as
     ``bad_step``) is true on a transition that reaches the situation the invariant guards.
     ``expected`` maps design name -> Verdict (a hypothesis from the debate, recorded as data).
-    ``needs`` lists coverage paths the check depends on.
+    ``needs`` lists coverage paths the check depends on. ``scope`` holds scope overrides in
+    the TOML form of a scope file (e.g. ``{"cma_alloc_pageblocks": 1}``; tables such as
+    ``zones``/``requests`` are merged key by key) that the check needs: they are applied
+    onto the scope in use (:func:`effective_scope`), and a check with overrides is opt-in:
+    it runs only when named (``--check NAME``), never in the default set of checks.
     """
 
     name: str
@@ -57,6 +61,7 @@ class Check:
     expected: Mapping[str, Verdict] = field(default_factory=dict)
     needs: tuple[str, ...] = ()
     doc: str = ""
+    scope: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if (self.bad_step is None) == (self.bad_state is None):
@@ -68,3 +73,27 @@ class Check:
             return self.bad_step(model, pre, action, effect, post)
         assert self.bad_state is not None
         return self.bad_state(model, post)
+
+
+def effective_scope(scope, check: Check):
+    """``scope`` with ``check.scope``'s overrides applied (the same object if it has none).
+
+    The scope is rendered to TOML data, the overrides are merged in (nested tables key by
+    key) and the result is parsed and validated again (ScopeError on a bad override)."""
+    if not check.scope:
+        return scope
+    import tomllib
+
+    from .scope import parse_scope
+    data = tomllib.loads(scope.to_toml())
+    for key, val in check.scope.items():
+        if isinstance(val, Mapping):
+            tab = data.setdefault(key, {})
+            for k2, v2 in val.items():
+                if isinstance(v2, Mapping):
+                    tab.setdefault(k2, {}).update(v2)
+                else:
+                    tab[k2] = v2
+        else:
+            data[key] = val
+    return parse_scope(data, origin=f"scope of check {check.name}")

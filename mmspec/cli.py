@@ -18,7 +18,7 @@ import tomllib
 from typing import Any, Sequence, TextIO
 
 from . import registry
-from .check import Check, Verdict
+from .check import Check, Verdict, effective_scope
 from .errors import MmspecError, ScopeError
 from .explore import Result, explore
 from .kernel import Allocator
@@ -259,14 +259,49 @@ def _progress(err: TextIO):
 
 def _run(design: type[Allocator], scope: Scope, checks: Sequence[Check], args, err: TextIO
          ) -> tuple[Allocator, Result]:
-    model = design(scope)
-    prog = _progress(err)
-    r = explore(model, checks, max_states=args.max_states, time_limit=args.time_limit,
-                progress=prog)
-    if prog is not None:
-        err.write("\r" + " " * 70 + "\r")
-    _timing(r, err)
-    return model, r
+    """Explore ``design`` once per effective scope (checks with ``Check.scope`` overrides
+    run at the scope in use with their overrides applied) and combine the cells in check
+    order. Statistics and coverage are summed over the explorations; ``_MODELS[id(cell)]``
+    is the model a cell's trace belongs to."""
+    groups: dict = {}
+    for ck in checks:
+        groups.setdefault(effective_scope(scope, ck), []).append(ck)
+    cells: dict = {}
+    parts = []
+    for sc, cks in groups.items():
+        model = design(sc)
+        prog = _progress(err)
+        r = explore(model, cks, max_states=args.max_states, time_limit=args.time_limit,
+                    progress=prog)
+        if prog is not None:
+            err.write("\r" + " " * 70 + "\r")
+        _timing(r, err)
+        parts.append((model, r))
+        for cell in r.cells:
+            cells[cell.check.name] = cell
+            _MODELS[id(cell)] = model
+    if len(parts) == 1:
+        return parts[0]
+    from collections import Counter
+    cov: Counter = Counter()
+    for _, r in parts:
+        cov.update(dict(r.coverage))
+    st = [r.stats for _, r in parts]
+    stats = type(st[0])(sum(x.generated for x in st), sum(x.distinct for x in st),
+                        max(x.depth for x in st), all(x.complete for x in st),
+                        "; ".join(x.stop_reason for x in st if x.stop_reason),
+                        sum(x.elapsed_s for x in st), max(x.peak_rss_kib for x in st))
+    base = next((m for m, _ in parts if m.scope == scope), parts[0][0])
+    return base, Result(design.name, tuple(cells[ck.name] for ck in checks), stats,
+                        tuple(sorted(cov.items())))
+
+
+#: the model each cell's trace was produced by (cells of checks with scope overrides)
+_MODELS: dict = {}
+
+
+def _model_of(cell, default: Allocator) -> Allocator:
+    return _MODELS.get(id(cell), default)
 
 
 # ------------------------------------------------------------------------------------------
@@ -277,8 +312,10 @@ def cmd_list(args, out: TextIO, err: TextIO) -> int:
     for d in registry.designs():
         out.write(f"  {d.name:<28} {d.title}\n")
     out.write("\nChecks:\n")
-    for c in registry.checks():
-        out.write(f"  {c.name:<28} {c.title} [{c.claim}]\n")
+    for c in registry.checks(include_opt_in=True):
+        out.write(f"  {c.name:<28} {c.title} [{c.claim}]"
+                  + (" (opt-in: runs with --check; scope " + ", ".join(
+                      f"{k}={v}" for k, v in c.scope.items()) + ")" if c.scope else "") + "\n")
     return EXIT_OK
 
 
@@ -339,13 +376,14 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
         if args.design_file:
             repro = repro.replace(f"--design {design.name}", f"--design-file {args.design_file}")
         out.write("\n" + "=" * 78 + "\n")
-        out.write(render_trace(model, cell.trace, title=(
+        cm = _model_of(cell, model)
+        out.write(render_trace(cm, cell.trace, title=(
             f"Counterexample to {cell.check.name} on {design.name} "
             f"({_trace_desc(cell.trace)}): {cell.check.title}"), reproduce=repro))
-        itf.append(trace_to_itf(model, cell.trace, {
+        itf.append(trace_to_itf(cm, cell.trace, {
             "description": f"counterexample to {cell.check.name} on {design.name}",
             "design": design.name, "check": cell.check.name, "source": "mmspec",
-            "reproduce": repro, "scope": scope.to_toml()}))
+            "reproduce": repro, "scope": cm.scope.to_toml()}))
     if args.json:
         doc: Any = itf[0] if len(itf) == 1 else {"traces": itf}
         _atomic_write(args.json, json.dumps(doc, indent=1, sort_keys=True) + "\n")
@@ -407,7 +445,7 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
             if cell.trace is not None:
                 repro = f"mmspec check --design {m.name} --check {cell.check.name}" + (
                     f" {sc}" if sc else "")
-                entry["trace"] = trace_to_itf(m, cell.trace, {
+                entry["trace"] = trace_to_itf(_model_of(cell, m), cell.trace, {
                     "design": m.name, "check": cell.check.name, "reproduce": repro})
             doc["cells"].append(entry)
     if not args.no_traces:
@@ -418,7 +456,7 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
                 repro = f"mmspec check --design {m.name} --check {cell.check.name}" + (
                     f" {sc}" if sc else "")
                 out.write("\n" + "=" * 78 + "\n")
-                out.write(render_trace(m, cell.trace, title=(
+                out.write(render_trace(_model_of(cell, m), cell.trace, title=(
                     f"{cell.check.name} on {m.name}: VIOLATED, {_trace_desc(cell.trace)}"),
                     reproduce=repro))
     if args.json:

@@ -17,7 +17,8 @@ from typing import Callable, ClassVar, Iterator, NamedTuple
 from .errors import ScopeError, TraceReplayError
 from .scope import (Scope, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks,
                     init_per_zone_wmark_min)
-from .state import ALLOC, FREE, KSWAPD, Action, Block, Effect, State, Zone
+from .state import (ALLOC, CMA_ALLOC, CMA_RELEASE, FREE, KSWAPD, PIN, UNPIN, Action, Block,
+                    Effect, State, Zone)
 from .vocab import (ALLOC_CMA, ALLOC_CPUSET, ALLOC_FAIR, ALLOC_HARDER, ALLOC_HIGH,
                     ALLOC_WMARK_LOW, ALLOC_WMARK_MASK, ALLOC_WMARK_MIN, GFP_CLASSES,
                     GfpClass, KswapdPhase, Migratetype, ZoneType, alloc_flags_str)
@@ -33,6 +34,9 @@ SLEEPING, NAPPING, RUNNING = KswapdPhase.SLEEPING, KswapdPhase.NAPPING, KswapdPh
 FALLBACKS = {U: (R, M), R: (U, M), M: (R, U)}
 
 _MTN = {int(mt): mt.name for mt in Migratetype}
+#: the blockdev buffer request class (GFP_USER|__GFP_MOVABLE|__GFP_NOFAIL, vocab.py)
+from .vocab import BLOCKDEV_BUFFER as _BLOCKDEV  # noqa: E402  (GFP_USER|__GFP_MOVABLE|__GFP_NOFAIL)
+_ISOLATE = int(Migratetype.MIGRATE_ISOLATE)
 
 
 def zone_watermark_ok_value(free_pages: int, order: int, mark: int, lowmem_reserve: int,
@@ -117,13 +121,14 @@ class NeedVictim(Exception):
 class _Work:
     """Mutable scratch copy of a state used inside one step (never escapes a step)."""
 
-    __slots__ = ("zones", "kswapd", "max_order", "pgdat_cz", "order", "cz", "end_zone",
+    __slots__ = ("zones", "kswapd", "max_order", "pgdat_cz", "order", "cz", "end_zone", "feat",
                  "log", "paths", "victims", "vi")
 
     def __init__(self, s: State, victims: tuple, log: list | None) -> None:
         self.zones = list(s.zones)
         self.kswapd, self.max_order, self.pgdat_cz = s.kswapd, s.kswapd_max_order, s.pgdat_classzone
         self.order, self.cz, self.end_zone = s.order, s.classzone, s.end_zone
+        self.feat = s[7:]   # (pins, cma, lru): the feature fields (section 10 of docs/semantics.md)
         self.log = log
         self.paths: list[str] = []
         self.victims = victims
@@ -131,7 +136,7 @@ class _Work:
 
     def freeze(self) -> State:
         return State(tuple(self.zones), self.kswapd, self.max_order, self.pgdat_cz,
-                     self.order, self.cz, self.end_zone)
+                     self.order, self.cz, self.end_zone, *self.feat)
 
     def say(self, text: str) -> None:
         if self.log is not None:
@@ -175,6 +180,11 @@ class Allocator:
         self.limits = scope.limits
         self.lru_classes = tuple(i for i, c in enumerate(GFP_CLASSES) if c.lru)
         self.fair = scope.fair_zone_policy
+        # feature switches (docs/semantics.md section 10; all off by default)
+        self.pin_blockdev = scope.pin_blockdev
+        self.cma_alloc_pageblocks = scope.cma_alloc_pageblocks
+        self.page_age = scope.page_age
+        self._feat = self.pin_blockdev or self.page_age or bool(self.cma_alloc_pageblocks)
         self._zonelist = {}
         for i, c in enumerate(GFP_CLASSES):
             hz = int(self.gfp_zone(c))
@@ -342,11 +352,13 @@ class Allocator:
                 continue
             for p, z in enumerate(s.zones):
                 for b, blk in enumerate(z.blocks):
-                    if blk.held[ci]:
+                    if blk.held[ci] and (not s.pins or self._freeable(s, p, b, ci)):
                         a = Action(FREE, ci, 0, p, b)
                         yield a, *self._run(s, a, None)
         if s.kswapd == RUNNING or s.kswapd == NAPPING:
             yield from self._branch(s, Action(KSWAPD), self._kswapd)
+        if self.pin_blockdev or self.cma_alloc_pageblocks:
+            yield from self._feature_successors(s)
 
     def step(self, s: State, a: Action) -> tuple[State, Effect]:
         """Apply one action; raise :class:`TraceReplayError` if it is not enabled in ``s``."""
@@ -373,10 +385,11 @@ class Allocator:
         if a.kind == FREE:
             return (0 <= a.zone < len(s.zones) and 0 <= a.block < len(s.zones[a.zone].blocks)
                     and 0 <= a.cls < len(GFP_CLASSES)
-                    and s.zones[a.zone].blocks[a.block].held[a.cls] > 0 and not a.victims)
+                    and s.zones[a.zone].blocks[a.block].held[a.cls] > 0 and not a.victims
+                    and (not s.pins or self._freeable(s, a.zone, a.block, a.cls)))
         if a.kind == KSWAPD:
             return s.kswapd != SLEEPING
-        return False
+        return self._feature_enabled(s, a)
 
     def _run(self, s: State, a: Action, log: list | None) -> tuple[State, Effect]:
         w = _Work(s, a.victims, log)
@@ -385,6 +398,8 @@ class Allocator:
         elif a.kind == FREE:
             self._free_page(w, a.zone, a.block, a.cls, "__free_pages")
             ok, zone, block = True, a.zone, a.block
+        elif a.kind != KSWAPD:
+            ok, zone, block = self._feature_step(w, a)
         else:
             self._kswapd(w, a)
             ok, zone, block = True, -1, -1
@@ -411,7 +426,7 @@ class Allocator:
         zi = self._intern
         zones = tuple([zi.setdefault(z, z) for z in s.zones])
         return State(zones, s.kswapd, s.kswapd_max_order, s.pgdat_classzone, s.order,
-                     s.classzone, s.end_zone)
+                     s.classzone, s.end_zone, *s[7:])
 
     def _held(self, s: State, ci: int) -> int:
         return sum(b.held[ci] for z in s.zones for b in z.blocks)
@@ -500,6 +515,8 @@ class Allocator:
             if batch <= 0 and not depleted:
                 depleted = True
         w.zones[p] = Zone(z.nr_free - n, z.nr_free_cma - cma, batch, depleted, tuple(blocks))
+        if self.page_age:
+            self._age_take(w, p, b, ci, n)
 
     def _smallest(self, w: _Work, p: int, order: int, mt: int) -> int:
         """v4.6 ``__rmqueue_smallest()``: the smallest free block of order >= ``order`` on
@@ -744,6 +761,8 @@ class Allocator:
     # Reclaim.
 
     def _lru_candidates(self, w: _Work, zones) -> tuple[tuple[int, int, int], ...]:
+        if self._feat:
+            return self._feature_candidates(w, zones)
         out = []
         for p in zones:
             for b, blk in enumerate(w.zones[p].blocks):
@@ -773,6 +792,8 @@ class Allocator:
         blocks[b] = Block(blk.mt, blk.free + 1, tuple(held))
         w.zones[p] = Zone(z.nr_free + 1, z.nr_free_cma + (1 if blk.mt == C else 0),
                           z.alloc_batch, z.fair_depleted, tuple(blocks))
+        if self.page_age:
+            self._age_free(w, p, b, ci)
         if w.log is not None: w.say(f"{why}: {GFP_CLASSES[ci].short} page of {self.layout[p].label} pageblock {b} "
               f"({_MTN[blk.mt]}) freed")
 
@@ -881,8 +902,10 @@ class Allocator:
             c = GFP_CLASSES[a.cls] if 0 <= a.cls < len(GFP_CLASSES) else None
             zl = self.layout[a.zone].label if 0 <= a.zone < self.nz else a.zone
             s = f"__free_pages({c.short if c else a.cls} page, {zl} pageblock {a.block})"
-        else:
+        elif a.kind == KSWAPD:
             s = "kswapd"
+        else:
+            s = self._feature_describe(a)
         if a.victims:
             s += " reclaiming " + ", ".join(
                 f"{GFP_CLASSES[vc].short}@{self.layout[vp].label}:{vb}"
@@ -892,3 +915,334 @@ class Allocator:
 
     def free_noncma(self, s: State, p: int) -> int:
         return s.zones[p].nr_free - s.zones[p].nr_free_cma
+
+    # ----------------------------------------------------------------------------------
+    # Feature switches (docs/semantics.md section 10), all off by default: pinned blockdev
+    # buffer pages (pin/unpin), cma_alloc/cma_release, and LRU page ages.
+
+    def cma_area(self) -> tuple[tuple[int, int], ...]:
+        """The CMA area as ``(zone, pageblock)`` in bitmap (pfn) order: every pageblock that
+        :meth:`is_cma_memory` names in the initial layout (``cma->bitmap`` covers it)."""
+        area = self.__dict__.get("_cma_area_cache")
+        if area is None:
+            area = tuple((p, b) for p, lay in enumerate(self.layout)
+                         for b, mt in enumerate(lay.blocks) if self.is_cma_memory(p, b, mt))
+            self.__dict__["_cma_area_cache"] = area
+        return area
+
+    def cma_windows(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        """The positions ``cma_alloc`` may try, first fit: every run of
+        ``cma_alloc_pageblocks`` consecutive CMA pageblocks of one zone, in bitmap order
+        (count = k * pageblock_nr_pages, align = pageblock_order, so the next position after
+        -EBUSY is one pageblock further: ``start = bitmap_no + mask + 1``)."""
+        k = self.cma_alloc_pageblocks
+        area = self.cma_area()
+        if k > len(area):
+            raise ScopeError(f"cma_alloc_pageblocks = {k} but design {self.name} has only "
+                             f"{len(area)} CMA pageblock(s); lower it or add CMA pageblocks")
+        out = []
+        for i in range(len(area) - k + 1):
+            win = area[i:i + k]
+            if all(q[0] == win[0][0] and q[1] == win[0][1] + j for j, q in enumerate(win)):
+                out.append(win)
+        return tuple(out)
+
+    def _freeable(self, s: State, p: int, b: int, ci: int) -> bool:
+        # a pinned buffer page (an extra reference while under I/O) is not freed/reclaimed
+        if ci != _BLOCKDEV:
+            return True
+        return s.zones[p].blocks[b].held[ci] > s.pins.count((p, b))
+
+    def _age_take(self, w: _Work, p: int, b: int, ci: int, n: int) -> None:
+        # page_age: a new LRU page is the youngest (lru_cache_add puts it at the list head)
+        if GFP_CLASSES[ci].lru:
+            pins, cma, lru = w.feat
+            w.feat = (pins, cma, lru + ((p, b, ci),) * n)
+
+    def _age_free(self, w: _Work, p: int, b: int, ci: int) -> None:
+        # page_age: the freed page of (zone, pageblock, class) is the oldest such page
+        if GFP_CLASSES[ci].lru:
+            pins, cma, lru = w.feat
+            i = lru.index((p, b, ci))
+            w.feat = (pins, cma, lru[:i] + lru[i + 1:])
+
+    def _feature_candidates(self, w: _Work, zones) -> tuple[tuple[int, int, int], ...]:
+        """Reclaim candidates with pins and/or page ages.
+
+        Pinned pages are skipped (v4.6 ``shrink_page_list``: a buffer under I/O cannot be
+        released, ``try_to_release_page`` fails; the pinned pages of a pageblock are taken to
+        be its oldest blockdev pages). With ``page_age`` each zone offers only its oldest
+        reclaimable LRU page (v4.6 per-zone LRU: ``shrink_inactive_list`` isolates from the
+        tail of the inactive list; active/inactive abstracted into one age order). Pages of a
+        pageblock that cma_alloc has isolated are off the LRU (being migrated)."""
+        pins = w.feat[0]
+        if not self.page_age:
+            out = []
+            for p in zones:
+                for b, blk in enumerate(w.zones[p].blocks):
+                    for ci in self.lru_classes:
+                        n = blk.held[ci]
+                        if n and blk.mt != _ISOLATE and (ci != _BLOCKDEV or n > pins.count((p, b))):
+                            out.append((p, b, ci))
+            return tuple(out)
+        out = []
+        lru = w.feat[2]
+        for p in zones:
+            skipped: dict = {}
+            for e in lru:
+                if e[0] != p or w.zones[p].blocks[e[1]].mt == _ISOLATE:
+                    continue
+                if e[2] == _BLOCKDEV and pins:
+                    k = skipped.get(e, 0)
+                    if k < pins.count((e[0], e[1])):
+                        skipped[e] = k + 1
+                        continue
+                out.append(e)
+                break
+        return tuple(out)
+
+    def _feature_successors(self, s: State) -> Iterator[tuple[Action, State, Effect]]:
+        """pin/unpin per (zone, pageblock) in zone then pfn order, then cma_alloc, then
+        cma_release per held range in range order."""
+        if self.pin_blockdev:
+            for p, z in enumerate(s.zones):
+                for b, blk in enumerate(z.blocks):
+                    if blk.held[_BLOCKDEV] > s.pins.count((p, b)):
+                        a = Action(PIN, _BLOCKDEV, 0, p, b)
+                        yield a, *self._run(s, a, None)
+            for p, b in sorted(set(s.pins)):
+                a = Action(UNPIN, _BLOCKDEV, 0, p, b)
+                yield a, *self._run(s, a, None)
+        if self.cma_alloc_pageblocks:
+            if self._cma_free_windows(s):
+                yield from self._branch(s, Action(CMA_ALLOC), None)
+            for rng in s.cma:
+                a = Action(CMA_RELEASE, -1, 0, rng[0][0], rng[0][1])
+                yield a, *self._run(s, a, None)
+
+    def _cma_free_windows(self, s: State) -> list:
+        taken = {q for rng in s.cma for q in rng}
+        return [win for win in self.cma_windows() if not taken.intersection(win)]
+
+    def _feature_enabled(self, s: State, a: Action) -> bool:
+        if a.kind == PIN:
+            return (self.pin_blockdev and not a.victims and 0 <= a.zone < len(s.zones)
+                    and 0 <= a.block < len(s.zones[a.zone].blocks)
+                    and s.zones[a.zone].blocks[a.block].held[_BLOCKDEV] > s.pins.count((a.zone, a.block)))
+        if a.kind == UNPIN:
+            return self.pin_blockdev and not a.victims and (a.zone, a.block) in s.pins
+        if a.kind == CMA_ALLOC:
+            return bool(self.cma_alloc_pageblocks) and bool(self._cma_free_windows(s))
+        if a.kind == CMA_RELEASE:
+            return (bool(self.cma_alloc_pageblocks) and not a.victims
+                    and any(rng[0] == (a.zone, a.block) for rng in s.cma))
+        return False
+
+    def _feature_describe(self, a: Action) -> str:
+        zl = self.layout[a.zone].label if 0 <= a.zone < self.nz else a.zone
+        if a.kind == PIN:
+            return f"submit_bh: blockdev buffer page of {zl} pageblock {a.block} pinned under I/O"
+        if a.kind == UNPIN:
+            return f"end_buffer_io: blockdev buffer page of {zl} pageblock {a.block} unpinned"
+        if a.kind == CMA_ALLOC:
+            n = self.cma_alloc_pageblocks * self.ppb
+            return f"cma_alloc(count={n}, align={self.pageblock_order})"
+        if a.kind == CMA_RELEASE:
+            n = self.cma_alloc_pageblocks * self.ppb
+            return f"cma_release({zl} pageblock {a.block}, count={n})"
+        return f"<unknown action {a.kind}>"
+
+    def _feature_step(self, w: _Work, a: Action) -> tuple[bool, int, int]:
+        pins, cma, lru = w.feat
+        if a.kind == PIN:
+            w.feat = (tuple(sorted(pins + ((a.zone, a.block),))), cma, lru)
+            w.paths.append("pin blockdev page")
+            if w.log is not None: w.say(self._feature_describe(a) + " (get_bh: an extra page "
+                                       "reference until end_buffer_io)")
+            return True, a.zone, a.block
+        if a.kind == UNPIN:
+            i = pins.index((a.zone, a.block))
+            w.feat = (pins[:i] + pins[i + 1:], cma, lru)
+            w.paths.append("unpin blockdev page")
+            if w.log is not None: w.say(self._feature_describe(a))
+            return True, a.zone, a.block
+        if a.kind == CMA_RELEASE:
+            return self._cma_release(w, a)
+        if a.kind == CMA_ALLOC:
+            return self._cma_alloc(w)
+        raise TraceReplayError(f"unknown action kind {a.kind!r}")
+
+    def _cma_release(self, w: _Work, a: Action) -> tuple[bool, int, int]:
+        """v4.6 ``cma_release()`` -> ``free_contig_range()``: every page of the range is
+        freed (``__free_pages``) back to its pageblock (MIGRATE_CMA: NR_FREE_CMA_PAGES rises
+        too), and the bitmap bits are cleared."""
+        pins, cma, lru = w.feat
+        rng = next(r for r in cma if r[0] == (a.zone, a.block))
+        w.feat = (pins, tuple(r for r in cma if r != rng), lru)
+        for p, b in rng:
+            z = w.zones[p]
+            blk = z.blocks[b]
+            n = self.ppb - blk.free - sum(blk.held)
+            blocks = list(z.blocks)
+            blocks[b] = blk._replace(free=blk.free + n)
+            w.zones[p] = z._replace(nr_free=z.nr_free + n,
+                                    nr_free_cma=z.nr_free_cma + (n if blk.mt == C else 0),
+                                    blocks=tuple(blocks))
+        w.paths.append("cma_release")
+        if w.log is not None: w.say(f"cma_release: free_contig_range frees {len(rng) * self.ppb} "
+                                   f"pages of {self.layout[a.zone].label} pageblock(s) "
+                                   f"{', '.join(str(b) for _, b in rng)}")
+        return True, a.zone, a.block
+
+    def _cma_alloc(self, w: _Work) -> tuple[bool, int, int]:
+        """v4.6 ``cma_alloc()`` (mm/cma.c) of ``cma_alloc_pageblocks`` pageblocks, one atomic
+        step. First fit over the free windows of the CMA bitmap; per window
+        ``alloc_contig_range()`` (mm/page_alloc.c): ``start_isolate_page_range`` (pageblocks
+        become MIGRATE_ISOLATE, their free pages leave NR_FREE_PAGES/NR_FREE_CMA_PAGES;
+        ``has_unmovable_pages`` -> -EBUSY), ``__alloc_contig_migrate_range`` (every in-use
+        page migrated to a page ``alloc_migrate_target`` gets: GFP_USER|__GFP_MOVABLE; a
+        pinned page keeps an extra reference, ``migrate_page_move_mapping`` fails on the
+        reference count for every retry -> -EBUSY; no target page -> -ENOMEM), then
+        ``isolate_freepages_range`` takes the range and ``undo_isolate_page_range`` restores
+        the migratetype. -EBUSY: clear the bits and try the next position; any other error
+        or no position left: cma_alloc fails (NULL). Pages migrated by a failed attempt stay
+        migrated (as in the kernel); the isolation is undone."""
+        w.paths.append("cma_alloc")
+        if w.log is not None: w.say(f"cma_alloc: first fit over the CMA bitmap "
+                                   f"({len(self.cma_area())} pageblocks)")
+        for win in self._cma_free_windows(w.freeze()):
+            where = ", ".join(f"{self.layout[p].label}:{b}" for p, b in win)
+            orig = {(p, b): w.zones[p].blocks[b].mt for p, b in win}
+            res = self._alloc_contig_range(w, win, orig)
+            if res == 0:
+                pins, cma, lru = w.feat
+                w.feat = (pins, tuple(sorted(cma + (win,))), lru)
+                w.paths.append("cma_alloc: success")
+                if w.log is not None: w.say(f"  -> cma_alloc returns the pages of pageblock(s) {where}")
+                return True, win[0][0], win[0][1]
+            self._undo_isolate(w, win, orig)
+            if res == -16:
+                w.paths.append("cma_alloc: -EBUSY")
+                if w.log is not None: w.say(f"  alloc_contig_range({where}) = -EBUSY; "
+                                           "cma_clear_bitmap, retry at the next position")
+                continue
+            w.paths.append("cma_alloc: -ENOMEM")
+            if w.log is not None: w.say(f"  alloc_contig_range({where}) = -ENOMEM; cma_alloc gives up")
+            break
+        w.paths.append("cma_alloc failure")
+        if w.log is not None: w.say("  -> cma_alloc fails (returns NULL)")
+        return False, -1, -1
+
+    def _undo_isolate(self, w: _Work, win, orig: dict) -> None:
+        # v4.6 undo_isolate_page_range(): the pageblocks get their migratetype back and their
+        # free pages return to NR_FREE_PAGES (and NR_FREE_CMA_PAGES for MIGRATE_CMA).
+        for p, b in win:
+            z = w.zones[p]
+            blk = z.blocks[b]
+            if blk.mt != _ISOLATE:
+                continue
+            mt = orig[(p, b)]
+            blocks = list(z.blocks)
+            blocks[b] = blk._replace(mt=mt)
+            w.zones[p] = z._replace(nr_free=z.nr_free + blk.free,
+                                    nr_free_cma=z.nr_free_cma + (blk.free if mt == C else 0),
+                                    blocks=tuple(blocks))
+        if w.log is not None: w.say("  undo_isolate_page_range: migratetypes restored")
+
+    def _alloc_contig_range(self, w: _Work, win, orig: dict) -> int:
+        """One ``alloc_contig_range`` over the pageblocks ``win``: 0, -EBUSY (-16) or
+        -ENOMEM (-12); on failure the caller undoes the isolation (``orig``: migratetypes)."""
+        pins = w.feat[0]
+        for p, b in win:
+            blk = w.zones[p].blocks[b]
+            for ci, n in enumerate(blk.held):
+                if n and not GFP_CLASSES[ci].lru:
+                    if w.log is not None: w.say(f"  start_isolate_page_range: {self.layout[p].label} "
+                                               f"pageblock {b} holds a {GFP_CLASSES[ci].short} page "
+                                               "(has_unmovable_pages)")
+                    return -16
+            z = w.zones[p]
+            blocks = list(z.blocks)
+            blocks[b] = blk._replace(mt=_ISOLATE)
+            w.zones[p] = z._replace(nr_free=z.nr_free - blk.free,
+                                    nr_free_cma=z.nr_free_cma - (blk.free if blk.mt == C else 0),
+                                    blocks=tuple(blocks))
+        if w.log is not None: w.say("  start_isolate_page_range: " + ", ".join(
+            f"{self.layout[p].label} pageblock {b}" for p, b in win)
+            + " -> MIGRATE_ISOLATE (free pages leave NR_FREE_PAGES)")
+        zl = self._zonelist[_BLOCKDEV]
+        for p, b in win:
+            for ci in range(len(GFP_CLASSES)):
+                keep = pins.count((p, b)) if ci == _BLOCKDEV else 0
+                while w.zones[p].blocks[b].held[ci] > keep:
+                    tp, tb = self._migration_target(w, zl)
+                    if tp < 0:
+                        return -12
+                    self._move_page(w, p, b, ci, tp, tb)
+        for p, b in win:
+            if (p, b) in pins:
+                if w.log is not None: w.say(f"  migrate_pages: blockdev buffer page of "
+                                           f"{self.layout[p].label} pageblock {b} is pinned "
+                                           "(page_count > expected): fails on every pass, "
+                                           "5 tries -> -EBUSY")
+                return -16
+        for p, b in win:
+            z = w.zones[p]
+            blocks = list(z.blocks)
+            blocks[b] = Block(orig[(p, b)], 0, (0,) * len(GFP_CLASSES))
+            w.zones[p] = z._replace(blocks=tuple(blocks))
+        return 0
+
+    def _migration_target(self, w: _Work, zl: tuple[int, ...]) -> tuple[int, int]:
+        """v4.6 ``alloc_migrate_target()``: ``alloc_page(GFP_USER | __GFP_MOVABLE)`` (no
+        __GFP_HIGHMEM on 64-bit: highest zone NORMAL; MIGRATE_MOVABLE, so ALLOC_CMA under
+        MIGRATE_CMA and other CMA pageblocks may serve it): fast path, slow path with
+        wake_all_kswapds and up to ``direct_reclaim_rounds`` direct-reclaim rounds, as for
+        any request of that mask; (-1, -1) when it fails."""
+        c = GFP_CLASSES[_BLOCKDEV]
+        tp, tb = self.get_page_from_freelist(w, _BLOCKDEV, 0, self.fast_alloc_flags(c),
+                                             "migration target")
+        rounds = 0
+        while tp < 0:
+            self.wake_all_kswapds(w, _BLOCKDEV, 0, self.ztype[zl[0]])
+            tp, tb = self.get_page_from_freelist(w, _BLOCKDEV, 0, self.slow_alloc_flags(c),
+                                                 "migration target")
+            if tp >= 0:
+                break
+            if rounds >= self.scope.direct_reclaim_rounds or not self.direct_reclaim(
+                    w, _BLOCKDEV, zl):
+                if w.log is not None: w.say("  alloc_migrate_target(GFP_USER|__GFP_MOVABLE): "
+                                           "no page -> migrate_pages returns -ENOMEM")
+                return -1, -1
+            rounds += 1
+        return tp, tb
+
+    def _move_page(self, w: _Work, p: int, b: int, ci: int, tp: int, tb: int) -> None:
+        # migrate one page of class ci from isolated (p, b) to the target just taken at
+        # (tp, tb) as a GFP_USER|__GFP_MOVABLE page: the target keeps the page's class (and
+        # its LRU age position); the source page is freed into the isolated pageblock
+        # (MIGRATE_ISOLATE: NR_FREE_PAGES unchanged).
+        z = w.zones[tp]
+        tblk = z.blocks[tb]
+        held = list(tblk.held)
+        held[_BLOCKDEV] -= 1
+        held[ci] += 1
+        blocks = list(z.blocks)
+        blocks[tb] = tblk._replace(held=tuple(held))
+        w.zones[tp] = z._replace(blocks=tuple(blocks))
+        z = w.zones[p]
+        sblk = z.blocks[b]
+        held = list(sblk.held)
+        held[ci] -= 1
+        blocks = list(z.blocks)
+        blocks[b] = sblk._replace(free=sblk.free + 1, held=tuple(held))
+        w.zones[p] = z._replace(blocks=tuple(blocks))
+        if self.page_age:
+            pins, cma, lru = w.feat
+            lru = lru[:-1] if lru and lru[-1] == (tp, tb, _BLOCKDEV) else lru
+            i = lru.index((p, b, ci))
+            w.feat = (pins, cma, lru[:i] + ((tp, tb, ci),) + lru[i + 1:])
+        w.paths.append("cma_alloc: migrate page")
+        if w.log is not None: w.say(f"    migrate_pages: {GFP_CLASSES[ci].short} page of "
+                                   f"{self.layout[p].label} pageblock {b} -> "
+                                   f"{self.layout[tp].label} pageblock {tb}")

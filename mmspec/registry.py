@@ -34,12 +34,14 @@ def designs() -> list[type[Allocator]]:
     return sorted(out, key=lambda d: (d.rank, d.name))
 
 
-def checks() -> list[Check]:
-    """Every shipped check, in display order (file rank, then order within the file)."""
+def checks(include_opt_in: bool = False) -> list[Check]:
+    """Every shipped check, in display order (file rank, then order within the file).
+    Checks with scope overrides (``Check.scope``) are opt-in: only with ``include_opt_in``
+    (they run when named, see :func:`get_checks`)."""
     out: list[Check] = []
     for m in _modules("mmspec.checks"):
         out.extend(getattr(m, "CHECKS", ()))
-    return out
+    return out if include_opt_in else [c for c in out if not c.scope]
 
 
 def get_design(name: str) -> type[Allocator]:
@@ -51,9 +53,9 @@ def get_design(name: str) -> type[Allocator]:
 
 
 def get_checks(names: Sequence[str] | None) -> list[Check]:
-    allc = checks()
     if not names:
-        return allc
+        return checks()
+    allc = checks(include_opt_in=True)
     by = {c.name: c for c in allc}
     out = []
     for n in names:

@@ -103,6 +103,12 @@ class Scope:
     derive: tuple[tuple[str, Any], ...] = ()
     orders: tuple[int, ...] = (0,)
     extra: tuple[tuple[str, Any], ...] = field(default=())
+    #: feature switches (docs/semantics.md section 10), off by default: pin/unpin actions for
+    #: blockdev buffer pages, cma_alloc of this many pageblocks (0: no cma_alloc action), and
+    #: LRU page ages (reclaim takes the oldest page of a zone).
+    pin_blockdev: bool = False
+    cma_alloc_pageblocks: int = 0
+    page_age: bool = False
 
     @property
     def pageblock_order(self) -> int:
@@ -127,7 +133,14 @@ class Scope:
                f"fair_zone_policy = {str(self.fair_zone_policy).lower()}",
                f"direct_reclaim_rounds = {self.direct_reclaim_rounds}",
                f"kswapd_reclaim_batch = {self.kswapd_reclaim_batch}",
-               f"orders = [{', '.join(str(o) for o in self.orders)}]", ""]
+               f"orders = [{', '.join(str(o) for o in self.orders)}]"]
+        if self.pin_blockdev:
+            out.append("pin_blockdev = true")
+        if self.cma_alloc_pageblocks:
+            out.append(f"cma_alloc_pageblocks = {self.cma_alloc_pageblocks}")
+        if self.page_age:
+            out.append("page_age = true")
+        out.append("")
         for z in self.zones:
             out.append(f"[zones.{z.zone_type.label}]")
             if z.pageblocks:
@@ -178,7 +191,8 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
         negative sizes, impossible watermarks (min > low or low > high) and the like.
     """
     known = {"pages_per_pageblock", "fair_zone_policy", "direct_reclaim_rounds",
-             "kswapd_reclaim_batch", "zones", "requests", "derive_watermarks", "orders", "design"}
+             "kswapd_reclaim_batch", "zones", "requests", "derive_watermarks", "orders", "design",
+             "pin_blockdev", "cma_alloc_pageblocks", "page_age"}
     for key in data:
         if key not in known:
             raise ScopeError(f"{origin}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
@@ -289,13 +303,21 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
     if "cma_in_boot_basis" in derive and not isinstance(derive["cma_in_boot_basis"], bool):
         raise ScopeError(f"{origin}: derive_watermarks.cma_in_boot_basis must be true or false, "
                          f"got {derive['cma_in_boot_basis']!r}")
+    features = {}
+    for key in ("pin_blockdev", "page_age"):
+        if not isinstance(data.get(key, False), bool):
+            raise ScopeError(f"{origin}: {key} must be true or false, got {data[key]!r}")
+        features[key] = data.get(key, False)
+    features["cma_alloc_pageblocks"] = _int(data.get("cma_alloc_pageblocks", 0),
+                                            f"{origin}: cma_alloc_pageblocks")
     design = data.get("design", {})
     if not isinstance(design, dict):
         raise ScopeError(f"{origin}: [design] must be a table of design switches")
     return Scope(pages_per_pageblock=ppb, zones=tuple(zones), limits=tuple(limits),
                  fair_zone_policy=fair, direct_reclaim_rounds=rounds,
                  kswapd_reclaim_batch=batch, derive=tuple(sorted(derive.items())),
-                 orders=tuple(sorted(set(orders))), extra=tuple(sorted(design.items())))
+                 orders=tuple(sorted(set(orders))), extra=tuple(sorted(design.items())),
+                 **features)
 
 
 def load_scope(path: str) -> Scope:

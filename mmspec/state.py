@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Block", "Zone", "State", "Action", "Effect", "ALLOC", "FREE", "KSWAPD"]
+__all__ = ["Block", "Zone", "State", "Action", "Effect", "ALLOC", "FREE", "KSWAPD",
+           "PIN", "UNPIN", "CMA_ALLOC", "CMA_RELEASE"]
 
 
 class Block(NamedTuple):
@@ -58,11 +59,24 @@ class State(NamedTuple):
     order: int
     classzone: int
     end_zone: int
+    # Feature fields (docs/semantics.md section "cma_alloc, pinned pages and page age"); they
+    # stay at their defaults unless the scope switches pin_blockdev / cma_alloc_pageblocks /
+    # page_age are on, so the default state space is unchanged.
+    #: pins : one ``(zone, pageblock)`` per pinned blockdev buffer page (sorted).
+    pins: tuple = ()
+    #: cma : the ranges held by cma_alloc, each a tuple of ``(zone, pageblock)`` (sorted).
+    cma: tuple = ()
+    #: lru : LRU pages in allocation order, oldest first, one ``(zone, pageblock, class)`` each.
+    lru: tuple = ()
 
 
 ALLOC = "alloc"
 FREE = "free"
 KSWAPD = "kswapd"
+PIN = "pin"
+UNPIN = "unpin"
+CMA_ALLOC = "cma_alloc"
+CMA_RELEASE = "cma_release"
 
 
 class Action(NamedTuple):

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .errors import TraceReplayError
-from .state import ALLOC, FREE, KSWAPD, Action, Effect, State
+from .state import (ALLOC, CMA_ALLOC, CMA_RELEASE, FREE, KSWAPD, PIN, UNPIN, Action, Effect,
+                    State)
+
+_FEATURE_KINDS = (PIN, UNPIN, CMA_ALLOC, CMA_RELEASE)
 from .vocab import GFP_CLASSES, MT_SHORT, KswapdPhase, Migratetype, ZoneType
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -124,11 +127,27 @@ def state_fields(model: "Allocator", s: State) -> dict[str, str]:
         for b, blk in enumerate(z.blocks):
             out[f"{lab}.pageblock[{b}]"] = _block_str(model, blk)
     out["kswapd"] = _PHASE[s.kswapd]
+    out.update(_feature_fields(model, s))
     out["pgdat.kswapd_max_order"] = str(s.kswapd_max_order)
     out["pgdat.classzone_idx"] = ZoneType(s.pgdat_classzone).label
     out["kswapd.order"] = str(s.order)
     out["kswapd.classzone_idx"] = ZoneType(s.classzone).label
     out["kswapd.end_zone"] = ZoneType(s.end_zone).label
+    return out
+
+
+def _feature_fields(model: "Allocator", s: State) -> dict[str, str]:
+    # the feature fields (docs/semantics.md section 10), only when their switch is on
+    out: dict[str, str] = {}
+    lab = lambda p: model.layout[p].label  # noqa: E731
+    if model.scope.pin_blockdev:
+        out["pinned blockdev pages"] = ", ".join(f"{lab(p)}:{b}" for p, b in s.pins) or "none"
+    if model.scope.cma_alloc_pageblocks:
+        out["cma allocations"] = "; ".join(
+            "pageblock(s) " + ", ".join(f"{lab(p)}:{b}" for p, b in r) for r in s.cma) or "none"
+    if model.scope.page_age:
+        out["LRU (oldest first)"] = " ".join(
+            f"{GFP_CLASSES[c].short}@{lab(p)}:{b}" for p, b, c in s.lru) or "empty"
     return out
 
 
@@ -143,6 +162,7 @@ def render_state(model: "Allocator", s: State, indent: str = "  ") -> list[str]:
         lines.append(f"{indent}{lay.label}: free {z.nr_free}{cma}, min/low/high "
                      f"{lay.wmark[0]}/{lay.wmark[1]}/{lay.wmark[2]}{fair}")
         lines.append(f"{indent}  pageblocks " + " ".join(_block_str(model, b) for b in z.blocks))
+    lines += [f"{indent}{k}: {v}" for k, v in _feature_fields(model, s).items()]
     lines.append(f"{indent}kswapd: {_PHASE[s.kswapd]} (order {s.order}, classzone "
                  f"{ZoneType(s.classzone).label}, end_zone {ZoneType(s.end_zone).label})")
     return lines
@@ -187,6 +207,9 @@ def action_to_json(a: Action) -> dict[str, Any]:
     if a.kind == FREE:
         d["zone"] = a.zone
         d["pageblock"] = a.block
+    if a.kind in _FEATURE_KINDS:
+        d["zone"] = a.zone
+        d["pageblock"] = a.block
     if a.victims:
         d["reclaim"] = [{"zone": z, "pageblock": b, "gfp": GFP_CLASSES[c].name}
                         for z, b, c in a.victims]
@@ -198,8 +221,13 @@ def action_from_json(d: Any) -> Action:
     names = {c.name: i for i, c in enumerate(GFP_CLASSES)}
     try:
         kind = d["kind"]
-        if kind not in (ALLOC, FREE, KSWAPD):
+        if kind not in (ALLOC, FREE, KSWAPD) + _FEATURE_KINDS:
             raise KeyError(kind)
+        if kind in _FEATURE_KINDS:
+            victims = tuple((int(v["zone"]), int(v["pageblock"]), names[v["gfp"]])
+                            for v in d.get("reclaim", ()))
+            return Action(kind, 3 if kind in (PIN, UNPIN) else -1, 0, int(d["zone"]),
+                          int(d["pageblock"]), victims)
         cls = names[d["gfp"]] if kind != KSWAPD else -1
         victims = tuple((int(v["zone"]), int(v["pageblock"]), names[v["gfp"]])
                         for v in d.get("reclaim", ()))
@@ -227,7 +255,7 @@ def _itf_state(model: "Allocator", s: State, index: int, action: Action | None,
                             "held": {GFP_CLASSES[i].name: n for i, n in enumerate(b.held)}}
                            for b in z.blocks],
         }
-    return {
+    doc = {
         "#meta": {"index": index},
         "action": action_to_json(action) if action is not None else {"kind": "init"},
         "allocation_failed": bool(effect is not None and not effect.ok),
@@ -238,6 +266,14 @@ def _itf_state(model: "Allocator", s: State, index: int, action: Action | None,
                          "end_zone": ZoneType(s.end_zone).name},
         "zones": zones,
     }
+    feat = model.scope
+    if feat.pin_blockdev:
+        doc["pins"] = [{"zone": p, "pageblock": b} for p, b in s.pins]
+    if feat.cma_alloc_pageblocks:
+        doc["cma_allocations"] = [[{"zone": p, "pageblock": b} for p, b in r] for r in s.cma]
+    if feat.page_age:
+        doc["lru"] = [{"zone": p, "pageblock": b, "gfp": GFP_CLASSES[c].name} for p, b, c in s.lru]
+    return doc
 
 
 def trace_to_itf(model: "Allocator", trace: Trace, meta: dict[str, Any]) -> dict[str, Any]:
@@ -251,6 +287,9 @@ def trace_to_itf(model: "Allocator", trace: Trace, meta: dict[str, Any]) -> dict
         "vars": ["action", "allocation_failed", "kswapd", "pgdat", "kswapd_local", "zones"],
         "states": states,
     }
+    doc["vars"] += [k for k, on in (("pins", model.scope.pin_blockdev),
+                                     ("cma_allocations", model.scope.cma_alloc_pageblocks),
+                                     ("lru", model.scope.page_age)) if on]
     if trace.loop_start is not None:
         doc["loop"] = trace.loop_start
     return doc
