@@ -19,6 +19,16 @@ KERNEL_CLASSES = frozenset(i for i, c in enumerate(GFP_CLASSES)
 UNMOVABLE_CLASSES = frozenset(i for i, c in enumerate(GFP_CLASSES)
                               if c.migratetype == Migratetype.MIGRATE_UNMOVABLE)
 
+def on_kinds(*kinds: str):
+    """Declare that a transition predicate is false unless ``action.kind`` is one of
+    ``kinds``; the explorer (:func:`mmspec.explore.explore`) then skips it on other kinds
+    (a pure speed-up: the truth values are the same)."""
+    def mark(fn):
+        fn.kinds = frozenset(kinds)
+        return fn
+    return mark
+
+
 def cma_positions(model) -> tuple[tuple[tuple[int, int], ...], int, int]:
     """``(positions, cma_pages, managed_pages)`` for ``model``: the (zone, pageblock) pairs
     that are CMA memory, the number of pages in them, and all managed pages of the node

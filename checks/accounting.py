@@ -17,7 +17,10 @@ Expected: HOLDS for every design.
 """
 
 from mmspec.check import Check, Verdict
+from mmspec.state import ALLOC
 from mmspec.vocab import GFP_CLASSES, Migratetype
+
+from ._cma import on_kinds
 
 _KERNEL_CLASSES = tuple(i for i, c in enumerate(GFP_CLASSES)
                         if c.migratetype in (Migratetype.MIGRATE_UNMOVABLE,
@@ -36,6 +39,7 @@ def _conservation_broken(model, s) -> bool:
     return False
 
 
+@on_kinds(ALLOC)
 def _some_page_in_use(model, pre, action, effect, post) -> bool:
     return action.kind == "alloc" and effect.ok
 
@@ -47,6 +51,7 @@ def _cma_counter_wrong(model, s) -> bool:
     return False
 
 
+@on_kinds(ALLOC)
 def _cma_page_in_use(model, pre, action, effect, post) -> bool:
     return (action.kind == "alloc" and effect.ok
             and model.is_cma_memory(effect.zone, effect.block,
@@ -61,6 +66,7 @@ def _kernel_page_in_cma(model, s) -> bool:
     return False
 
 
+@on_kinds(ALLOC)
 def _kernel_alloc_while_cma_free(model, pre, action, effect, post) -> bool:
     if action.kind != "alloc" or action.cls not in _KERNEL_CLASSES or not effect.ok:
         return False

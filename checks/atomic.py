@@ -15,15 +15,20 @@ side, under highest-zone-first filling; Mel's fill order is a separate variant).
 """
 
 from mmspec.check import Check, Verdict
+from mmspec.state import ALLOC
 from mmspec.vocab import GFP_ATOMIC, KswapdPhase
+
+from ._cma import on_kinds
 
 _RUNNING = int(KswapdPhase.RUNNING)
 
 
+@on_kinds(ALLOC)
 def _atomic_request_while_asleep(model, pre, action, effect, post) -> bool:
     return action.kind == "alloc" and action.cls == GFP_ATOMIC and pre.kswapd != _RUNNING
 
 
+@on_kinds(ALLOC)
 def _atomic_fails_while_asleep(model, pre, action, effect, post) -> bool:
     return _atomic_request_while_asleep(model, pre, action, effect, post) and not effect.ok
 

@@ -19,14 +19,16 @@ from mmspec.check import Check, Verdict
 from mmspec.state import ALLOC
 from mmspec.vocab import BLOCKDEV_BUFFER
 
-from ._cma import free_cma, in_cma
+from ._cma import free_cma, in_cma, on_kinds
 
 
+@on_kinds(ALLOC)
 def _blockdev_alloc_while_cma_free(model, pre, action, effect, post) -> bool:
     return (action.kind == ALLOC and action.cls == BLOCKDEV_BUFFER and effect.ok
             and free_cma(model, pre) > 0)
 
 
+@on_kinds(ALLOC)
 def _blockdev_in_cma(model, pre, action, effect, post) -> bool:
     return (action.kind == ALLOC and action.cls == BLOCKDEV_BUFFER and effect.ok
             and in_cma(model, post, effect.zone, effect.block))

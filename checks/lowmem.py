@@ -17,14 +17,16 @@ Expected: VIOLATED for migrate_cma and zone_cma.
 from mmspec.check import Check, Verdict
 from mmspec.state import ALLOC
 
-from ._cma import UNMOVABLE_CLASSES, cma_positions, total_free
+from ._cma import UNMOVABLE_CLASSES, cma_positions, on_kinds, total_free
 
 
+@on_kinds(ALLOC)
 def _unmovable_pressure(model, pre, action, effect, post) -> bool:
     return (action.kind == ALLOC and action.cls in UNMOVABLE_CLASSES
             and (not effect.ok or "direct reclaim" in effect.paths))
 
 
+@on_kinds(ALLOC)
 def _pressure_while_half_free(model, pre, action, effect, post) -> bool:
     return (_unmovable_pressure(model, pre, action, effect, post)
             and 2 * total_free(pre) > cma_positions(model)[2])

@@ -19,14 +19,16 @@ Expected: migrate_cma VIOLATED (C7), zone_cma HOLDS (C8).
 from mmspec.check import Check, Verdict
 from mmspec.state import ALLOC
 
-from ._cma import KERNEL_CLASSES, in_cma
+from ._cma import KERNEL_CLASSES, in_cma, on_kinds
 
 
+@on_kinds(ALLOC)
 def _kernel_direct_reclaim(model, pre, action, effect, post) -> bool:
     return (action.kind == ALLOC and action.cls in KERNEL_CLASSES
             and "direct reclaim" in effect.paths and bool(action.victims))
 
 
+@on_kinds(ALLOC)
 def _kernel_reclaim_frees_cma(model, pre, action, effect, post) -> bool:
     return (_kernel_direct_reclaim(model, pre, action, effect, post)
             and any(in_cma(model, pre, p, b) for p, b, _ in action.victims))

@@ -46,13 +46,15 @@ from mmspec.liveness import LivenessCheck
 from mmspec.state import ALLOC, KSWAPD
 from mmspec.vocab import GFP_HIGHUSER_MOVABLE
 
-from ._cma import cma_idle, free_cma, in_cma
+from ._cma import cma_idle, free_cma, in_cma, on_kinds
 
 
+@on_kinds(KSWAPD)
 def _kswapd_reclaims(model, pre, action, effect, post) -> bool:
     return action.kind == KSWAPD and "kswapd reclaim" in effect.paths
 
 
+@on_kinds(KSWAPD)
 def _kswapd_reclaims_while_cma_idle(model, pre, action, effect, post) -> bool:
     if not _kswapd_reclaims(model, pre, action, effect, post):
         return False
@@ -64,11 +66,13 @@ def _kswapd_reclaims_while_cma_idle(model, pre, action, effect, post) -> bool:
     return False
 
 
+@on_kinds(ALLOC)
 def _movable_from_ordinary(model, pre, action, effect, post) -> bool:
     return (action.kind == ALLOC and action.cls == GFP_HIGHUSER_MOVABLE and effect.ok
             and not in_cma(model, post, effect.zone, effect.block))
 
 
+@on_kinds(ALLOC)
 def _movable_bypasses_idle_cma(model, pre, action, effect, post) -> bool:
     return _movable_from_ordinary(model, pre, action, effect, post) and cma_idle(model, pre)
 
@@ -77,11 +81,13 @@ def _stay_cma_idle(model, s) -> bool:
     return cma_idle(model, s)
 
 
+@on_kinds(KSWAPD)
 def _kswapd_reclaims_movable(model, pre, action, effect, post) -> bool:
     return (_kswapd_reclaims(model, pre, action, effect, post)
             and any(c == GFP_HIGHUSER_MOVABLE for _, _, c in action.victims))
 
 
+@on_kinds(KSWAPD)
 def _reclaim_movable_while_idle(model, pre, action, effect, post) -> bool:
     return (_kswapd_reclaims_movable(model, pre, action, effect, post)
             and cma_idle(model, pre) and cma_idle(model, post))

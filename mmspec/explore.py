@@ -106,14 +106,24 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
             for s in inits:
                 if bad[i] is None and ck.bad_state(model, s):
                     bad[i] = (None, None, s)
-    coverage: Counter = Counter()
+    path_counts: dict = {}              # effect.paths tuple -> transitions (coverage)
     generated = 0
     depth = 0
     stop = ""
     next_report = t0 + 1.0
     succ = model.successors
-    wit_fns = [(i, ck.witness) for i, ck in enumerate(checks)]
-    step_fns = [(i, ck.bad_step) for i, ck in enumerate(checks) if ck.bad_step is not None]
+    # Transition predicates, split by the action kinds they can hold on: a predicate with a
+    # ``kinds`` attribute (a set of Action.kind values) is false on every other kind, so it
+    # is only evaluated on those (same truth values, fewer calls).
+    tr_fns = [(i, ck.witness, False) for i, ck in enumerate(checks)]
+    tr_fns += [(i, ck.bad_step, True) for i, ck in enumerate(checks) if ck.bad_step is not None]
+    kinds_known = set()
+    for _, fn, _ in tr_fns:
+        kinds_known.update(getattr(fn, "kinds", ()))
+    by_kind = {k: tuple((i, fn, isbad) for i, fn, isbad in tr_fns
+                        if k in getattr(fn, "kinds", (k,)))
+               for k in kinds_known}
+    generic = tuple((i, fn, isbad) for i, fn, isbad in tr_fns if not hasattr(fn, "kinds"))
     state_fns = [(i, ck.bad_state) for i, ck in enumerate(checks) if ck.bad_state is not None]
     # liveness checks (mmspec.liveness): record the transitions inside their `stay` region
     live = [(i, ck) for i, ck in enumerate(checks) if getattr(ck, "is_liveness", False)]
@@ -121,27 +131,38 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
     if live:
         from .liveness import refuse_reduction
         refuse_reduction(model)
+    # Actions are shared between the parent entries that name equal actions.
+    actions: dict = {}
     while frontier and not stop:
         nxt: list = []
+        append = nxt.append
         for s in frontier:
+            # stay(pre) does not depend on the transition: evaluate it once per state
+            live_s = [(i, ck, live_edges[i].append) for i, ck in live if ck.stay(model, s)]
             for a, t, eff in succ(s):
                 generated += 1
-                for pth in eff.paths:
-                    coverage[pth] += 1
-                for i, witness in wit_fns:
-                    if witness(model, s, a, eff, t):
+                paths = eff.paths
+                if paths:
+                    path_counts[paths] = path_counts.get(paths, 0) + 1
+                fns = by_kind.get(getattr(a, "kind", None), generic) if by_kind else generic
+                for i, fn, isbad in fns:
+                    if isbad:
+                        if bad[i] is None and fn(model, s, a, eff, t):
+                            bad[i] = (s, a, t)
+                    elif fn(model, s, a, eff, t):
                         wcount[i] += 1
                         if wit[i] is None:
                             wit[i] = (s, a, t)
-                for i, bad_step in step_fns:
-                    if bad[i] is None and bad_step(model, s, a, eff, t):
-                        bad[i] = (s, a, t)
-                for i, ck in live:
-                    if ck.stay(model, s) and ck.stay(model, t):
-                        live_edges[i].append((s, a, t, bool(ck.accept(model, s, a, eff, t))))
+                for i, ck, rec in live_s:
+                    if ck.stay(model, t):
+                        rec((s, a, t, bool(ck.accept(model, s, a, eff, t))))
                 if t not in parents:
+                    try:
+                        a = actions.setdefault(a, a)
+                    except TypeError:       # an unhashable action (toy models): keep it
+                        pass
                     parents[t] = (s, a)
-                    nxt.append(t)
+                    append(t)
                     for i, bad_state in state_fns:
                         if bad[i] is None and bad_state(model, t):
                             bad[i] = (s, a, t)
@@ -159,6 +180,10 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
         if nxt and not stop:
             depth += 1
         frontier = nxt
+    coverage: Counter = Counter()
+    for paths, n in path_counts.items():
+        for pth in paths:
+            coverage[pth] += n
     complete = not stop
     elapsed = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
