@@ -406,13 +406,25 @@ class Allocator:
         if w.vi != len(w.victims):
             raise TraceReplayError(f"action {self.describe(a)} names more reclaim choices than "
                                    "the step used")
-        return self._interned(w.freeze()), Effect(ok, tuple(w.paths), zone, block)
+        # Same result as self._interned(w.freeze()) (the same interned zone objects, in the
+        # same order of first appearance); the zones tuple is shared with s when every zone
+        # is s's own (tuple(t) is t).
+        old, new = s.zones, w.zones
+        canon = self._canon
+        same = len(new) == len(old)
+        for p, z in enumerate(new):
+            z = new[p] = canon(z)
+            if same and z is not old[p]:
+                same = False
+        if same:
+            w.zones = old
+        return w.freeze(), Effect(ok, tuple(w.paths), zone, block)
 
     def _branch(self, s: State, base: Action, _fn) -> Iterator[tuple[Action, State, Effect]]:
         stack: list[tuple] = [()]
         while stack:
             victims = stack.pop()
-            a = base._replace(victims=victims)
+            a = base if victims == base.victims else base._replace(victims=victims)
             try:
                 ns, eff = self._run(s, a, None)
             except NeedVictim as nv:
@@ -423,10 +435,36 @@ class Allocator:
 
     def _interned(self, s: State) -> State:
         # Share identical zone tuples between states: keeps bytes/state low.
-        zi = self._intern
-        zones = tuple([zi.setdefault(z, z) for z in s.zones])
+        canon = self._canon
+        zones = tuple([canon(z) for z in s.zones])
         return State(zones, s.kswapd, s.kswapd_max_order, s.pgdat_classzone, s.order,
                      s.classzone, s.end_zone, *s[7:])
+
+    def _canon(self, z: Zone) -> Zone:
+        """The interned copy of zone ``z``. Interned zones live as long as the model, so
+        ``id()`` names them uniquely: ``self._zid`` maps the id of every interned zone to it,
+        and the memo tables below (``_zmemo``) are keyed by it (pure functions of a zone's
+        value and the design's constants, computed once per distinct zone)."""
+        try:
+            zid = self._zid
+        except AttributeError:
+            zid = self._zid = {}
+            self._zmemo = {}
+        if zid.get(id(z)) is z:
+            return z
+        c = self._intern.setdefault(z, z)
+        if c is z:
+            zid[id(z)] = z
+        return c
+
+    def _zkey(self, z: Zone):
+        """``id(z)`` if ``z`` is an interned zone (memoisable), else None."""
+        try:
+            zid = self._zid
+        except AttributeError:
+            return None
+        i = id(z)
+        return i if zid.get(i) is z else None
 
     def _held(self, s: State, ci: int) -> int:
         return sum(b.held[ci] for z in s.zones for b in z.blocks)
@@ -439,6 +477,31 @@ class Allocator:
         """v4.6 ``zone_watermark_ok()`` for zone position ``p`` (see
         :func:`zone_watermark_ok_value`); ``classzone`` is a kernel zone index."""
         z = w.zones[p]
+        zk = self._zkey(z)
+        if zk is not None and self._pure_hooks():
+            key = ("wm", zk, p, order, mark, classzone, alloc_flags)
+            memo = self._zmemo
+            r = memo.get(key)
+            if r is None:
+                r = memo[key] = self._zone_watermark_ok(z, p, order, mark, classzone, alloc_flags)
+            return r
+        return self._zone_watermark_ok(z, p, order, mark, classzone, alloc_flags)
+
+    def _pure_hooks(self) -> bool:
+        """Whether the hooks zone_watermark_ok calls are the shipped ones (pure functions of
+        their arguments and the scope), so its results may be memoised per interned zone.
+        A design loaded from a file keeps the unmemoised path."""
+        r = self.__dict__.get("_pure_hooks_v")
+        if r is None:
+            cls = type(self)
+            r = all(getattr(cls, h).__module__ == __name__
+                    or getattr(cls, h).__module__.startswith("mmspec.models.")
+                    for h in ("watermark_counts_cma", "watermark_cma", "_high_order_ok"))
+            self.__dict__["_pure_hooks_v"] = r
+        return r
+
+    def _zone_watermark_ok(self, z: Zone, p: int, order: int, mark: int, classzone: int,
+                           alloc_flags: int) -> bool:
         # watermark_counts_cma() decides the CMA subtraction (v4.6: iff not ALLOC_CMA, so
         # clearing the bit for zone_watermark_ok_value below changes nothing by default).
         cma = 0 if self.watermark_counts_cma(alloc_flags) else self.watermark_cma(z, alloc_flags)
@@ -501,6 +564,22 @@ class Allocator:
 
     def _take(self, w: _Work, p: int, b: int, ci: int, order: int) -> None:
         z = w.zones[p]
+        zk = self._zkey(z)
+        if zk is not None:
+            # the new zone is a function of (zone, pageblock, class, order): memoised
+            key = ("take", zk, b, ci, order)
+            nz = self._zmemo.get(key)
+            if nz is None:
+                self._take_zone(w, p, b, ci, order)
+                nz = self._zmemo[key] = w.zones[p]
+            w.zones[p] = nz
+        else:
+            self._take_zone(w, p, b, ci, order)
+        if self.page_age:
+            self._age_take(w, p, b, ci, 1 << order)
+
+    def _take_zone(self, w: _Work, p: int, b: int, ci: int, order: int) -> None:
+        z = w.zones[p]
         blk = z.blocks[b]
         n = 1 << order
         held = list(blk.held)
@@ -515,8 +594,6 @@ class Allocator:
             if batch <= 0 and not depleted:
                 depleted = True
         w.zones[p] = Zone(z.nr_free - n, z.nr_free_cma - cma, batch, depleted, tuple(blocks))
-        if self.page_age:
-            self._age_take(w, p, b, ci, n)
 
     def _smallest(self, w: _Work, p: int, order: int, mt: int) -> int:
         """v4.6 ``__rmqueue_smallest()``: the smallest free block of order >= ``order`` on
@@ -786,12 +863,22 @@ class Allocator:
         MIGRATE_CMA pageblock) rise by one."""
         z = w.zones[p]
         blk = z.blocks[b]
-        held = list(blk.held)
-        held[ci] -= 1
-        blocks = list(z.blocks)
-        blocks[b] = Block(blk.mt, blk.free + 1, tuple(held))
-        w.zones[p] = Zone(z.nr_free + 1, z.nr_free_cma + (1 if blk.mt == C else 0),
-                          z.alloc_batch, z.fair_depleted, tuple(blocks))
+        zk = self._zkey(z)
+        nz = None
+        if zk is not None:
+            # the new zone is a function of (zone, pageblock, class): memoised
+            key = ("free", zk, b, ci)
+            nz = self._zmemo.get(key)
+        if nz is None:
+            held = list(blk.held)
+            held[ci] -= 1
+            blocks = list(z.blocks)
+            blocks[b] = Block(blk.mt, blk.free + 1, tuple(held))
+            nz = Zone(z.nr_free + 1, z.nr_free_cma + (1 if blk.mt == C else 0),
+                      z.alloc_batch, z.fair_depleted, tuple(blocks))
+            if zk is not None:
+                self._zmemo[key] = nz
+        w.zones[p] = nz
         if self.page_age:
             self._age_free(w, p, b, ci)
         if w.log is not None: w.say(f"{why}: {GFP_CLASSES[ci].short} page of {self.layout[p].label} pageblock {b} "
