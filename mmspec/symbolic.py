@@ -21,7 +21,7 @@ from .kernel import Allocator
 from .state import ALLOC, Action, Block, State, Zone
 from .symbolic_rules import RUNNING, Rules, Template
 from .trace import Trace, replay
-from .vocab import GFP_ATOMIC, GFP_CLASSES, Migratetype
+from .vocab import GFP_ATOMIC, GFP_CLASSES, Migratetype, ZoneType
 
 __all__ = ["Z3Ops", "Encoder", "BmcResult", "bmc", "prove", "ProveResult", "SYMBOLIC_CHECKS",
            "trace_satisfies"]
@@ -31,16 +31,23 @@ class Z3Ops:
     """The arithmetic interface on z3 terms (Python bools/ints short-circuit)."""
 
     symbolic = True
+    width: int | None = None      # bit-vector encoding: the width of integer constants
 
-    @staticmethod
-    def ite(c, a, b):
+    @classmethod
+    def ite(cls, c, a, b):
         if c is True:
             return a
         if c is False:
             return b
         if a is b:
             return a
+        if cls.width and type(a) is int and type(b) is int:
+            a, b = z3.BitVecVal(a, cls.width), z3.BitVecVal(b, cls.width)
         return z3.If(c, a, b)
+
+    @classmethod
+    def with_width(cls, width: int | None):
+        return type("Z3BvOps", (cls,), {"width": width}) if width else cls
 
     @staticmethod
     def and_(*xs):
@@ -82,11 +89,16 @@ def _b(x):
     return z3.BoolVal(x) if isinstance(x, bool) else x
 
 
+def _index_width(n: int) -> int:
+    """Bits of an unsigned index below n."""
+    return max(1, (max(1, n) - 1).bit_length() + 1)
+
+
 class _Oracle:
     """Reclaim choices of one frame: slot k is an Int variable indexing ``Rules.cands``."""
 
-    def __init__(self, frame: int, ncands: int) -> None:
-        self.frame, self.n = frame, ncands
+    def __init__(self, frame: int, ncands: int, bv: bool = False) -> None:
+        self.frame, self.n, self.bv = frame, ncands, bv
         self.vars: dict[int, Any] = {}
         self.uses: dict[int, list] = {}
         self.constraints: list = []
@@ -94,8 +106,12 @@ class _Oracle:
     def pick(self, slot: int, pc, eligible: Sequence[Any]) -> list:
         v = self.vars.get(slot)
         if v is None:
-            v = self.vars[slot] = z3.Int(f"f{self.frame}_victim{slot}")
-            self.constraints.append(z3.And(v >= 0, v < max(1, self.n)))
+            if self.bv:
+                v = self.vars[slot] = z3.BitVec(f"f{self.frame}_victim{slot}", _index_width(self.n))
+                self.constraints.append(z3.ULT(v, max(1, self.n)))
+            else:
+                v = self.vars[slot] = z3.Int(f"f{self.frame}_victim{slot}")
+                self.constraints.append(z3.And(v >= 0, v < max(1, self.n)))
         if pc is False:
             return [False] * self.n
         self.uses.setdefault(slot, []).append(pc)
@@ -125,30 +141,39 @@ class Encoder:
     """Per-frame variables, init, transition relation and check predicates for one design
     instance (order-0 scopes)."""
 
-    def __init__(self, model: Allocator) -> None:
+    def __init__(self, model: Allocator, width: int | None = None) -> None:
+        """``width``: encode the integer fields as signed bit-vectors of that many bits
+        (BMC from the initial state only: :func:`bv_width` picks a width no reachable value
+        within the unrolled depth can overflow, so the semantics equal the Int encoding);
+        None: mathematical integers (k-induction, whose frames are unconstrained)."""
         self.model = model
-        self.rules = Rules(model, Z3Ops)
+        self.rules = Rules(model, Z3Ops.with_width(width))
         self.init = model.init_states()[0]
         self.frames: list[Frame] = []
         self.templates = self.rules.templates
         self.ppb = model.ppb
+        self.width = width
+
+    def _int(self, name: str):
+        return z3.BitVec(name, self.width) if self.width else z3.Int(name)
 
     def state_vars(self, k: int) -> State:
         s0 = self.init
         zones = []
+        I = self._int
         for p, z in enumerate(s0.zones):
             blocks = []
             for b, blk in enumerate(z.blocks):
-                held = tuple(z3.Int(f"s{k}_z{p}b{b}_held{ci}") if self.model.limits[ci] else 0
+                held = tuple(I(f"s{k}_z{p}b{b}_held{ci}") if self.model.limits[ci] else 0
                              for ci in range(len(blk.held)))
-                blocks.append(Block(z3.Int(f"s{k}_z{p}b{b}_mt"), z3.Int(f"s{k}_z{p}b{b}_free"),
+                blocks.append(Block(I(f"s{k}_z{p}b{b}_mt"), I(f"s{k}_z{p}b{b}_free"),
                                     held))
-            zones.append(Zone(z3.Int(f"s{k}_z{p}_nr_free"), z3.Int(f"s{k}_z{p}_nr_free_cma"),
-                              z3.Int(f"s{k}_z{p}_batch"), z3.Bool(f"s{k}_z{p}_depleted"),
+            zones.append(Zone(I(f"s{k}_z{p}_nr_free"), I(f"s{k}_z{p}_nr_free_cma"),
+                              I(f"s{k}_z{p}_batch"), z3.Bool(f"s{k}_z{p}_depleted"),
                               tuple(blocks)))
-        return State(tuple(zones), z3.Int(f"s{k}_kswapd"), z3.Int(f"s{k}_max_order"),
-                     z3.Int(f"s{k}_pgdat_cz"), z3.Int(f"s{k}_order"), z3.Int(f"s{k}_cz"),
-                     z3.Int(f"s{k}_end_zone"))
+        return State(tuple(zones), I(f"s{k}_kswapd"), I(f"s{k}_max_order"),
+                     I(f"s{k}_pgdat_cz"), I(f"s{k}_order"), I(f"s{k}_cz"),
+                     I(f"s{k}_end_zone"))
 
     @staticmethod
     def equal(a: State, b: State):
@@ -166,9 +191,13 @@ class Encoder:
     def trans(self, k: int) -> list:
         """Constraints of the transition from frame k to frame k+1."""
         f, g = self.frame(k), self.frame(k + 1)
-        act = z3.Int(f"f{k}_act")
-        orc = _Oracle(k, len(self.rules.cands))
-        cons = [act >= 0, act < len(self.templates)]
+        orc = _Oracle(k, len(self.rules.cands), bool(self.width))
+        if self.width:
+            act = z3.BitVec(f"f{k}_act", _index_width(len(self.templates)))
+            cons = [z3.ULT(act, len(self.templates))]
+        else:
+            act = z3.Int(f"f{k}_act")
+            cons = [act >= 0, act < len(self.templates)]
         oks = []
         for i, t in enumerate(self.templates):
             sel = act == i
@@ -210,7 +239,9 @@ class Encoder:
             if isinstance(x, int):
                 return x
             v = mdl.eval(x, model_completion=True)
-            return z3.is_true(v) if z3.is_bool(v) else v.as_long()
+            if z3.is_bool(v):
+                return z3.is_true(v)
+            return v.as_signed_long() if z3.is_bv(v) else v.as_long()
         return ev(s)
 
     def template_index(self, a: Action) -> int:
@@ -294,6 +325,26 @@ def bad_at(enc: Encoder, check: Check, k: int):
 # ------------------------------------------------------------------------------------------
 # BMC.
 
+def bv_width(model: Allocator, depth: int) -> int:
+    """Bits of the signed bit-vectors that encode a state reachable in <= ``depth`` steps and
+    every constant compared with it, with a factor 4 margin: every counter is bounded by the
+    zone's pages, the class limits or the watermarks, except NR_ALLOC_BATCH, which falls by
+    at most one per allocation; thresholds are at most high + low + lowmem_reserve + 1."""
+    consts = [model.ppb, len(ZoneType), 8, sum(model.limits)]
+    for p, lay in enumerate(model.layout):
+        consts += [lay.managed, *model.wm[p], *model.lr[p]]
+    bound = 4 * (4 * max(consts) + depth + 1)
+    return max(8, bound.bit_length() + 1)
+
+
+def _solver(width: int | None):
+    # QF_BV: z3's incremental bit-blasting SAT solver (push/pop supported)
+    return z3.SolverFor("QF_BV") if width and _QFBV else z3.Solver()
+
+
+_QFBV = True
+
+
 @dataclass
 class BmcResult:
     verdict: str                      # "VIOLATED" or "BOUNDED"
@@ -304,14 +355,18 @@ class BmcResult:
 
 
 def bmc(model: Allocator, check: Check, max_depth: int, *, time_limit: float | None = None,
-        progress=None) -> BmcResult:
+        progress=None, bitvec: bool = True) -> BmcResult:
     """Incremental BMC: depth 1, 2, ... until a violation (the first found is a shortest
     counterexample: all shorter depths were UNSAT) or ``max_depth``. The counterexample is
-    replayed through the explicit step function before it is returned."""
+    replayed through the explicit step function before it is returned. One solver holds
+    the unrolling; frame k's transition is added once and only the violation query is
+    pushed and popped. ``bitvec``: bit-vector encoding (:func:`bv_width`, bit-blasted by
+    z3's incremental SAT solver), else mathematical integers."""
     _kind(check)
     t0 = time.perf_counter()
-    enc = Encoder(model)
-    sol = z3.Solver()
+    width = bv_width(model, max_depth) if bitvec else None
+    enc = Encoder(model, width)
+    sol = _solver(width)
     sol.add(enc.init_constraint(enc.frame(0).state))
     kind, fn = _kind(check)
     times = []
@@ -345,11 +400,13 @@ def bmc(model: Allocator, check: Check, max_depth: int, *, time_limit: float | N
     return BmcResult("BOUNDED", max_depth, None, times, time.perf_counter() - t0)
 
 
-def trace_satisfies(model: Allocator, check: Check, trace: Trace) -> bool:
+def trace_satisfies(model: Allocator, check: Check, trace: Trace, *, bitvec: bool = True) -> bool:
     """Whether the unrolled formula (init, transitions, violation at the last step) is
-    satisfied by a given explicit trace (frames pinned to its states and actions)."""
-    enc = Encoder(model)
-    sol = z3.Solver()
+    satisfied by a given explicit trace (frames pinned to its states and actions), in the
+    encoding BMC uses (bit-vectors) or the Int one."""
+    width = bv_width(model, len(trace)) if bitvec else None
+    enc = Encoder(model, width)
+    sol = _solver(width)
     sol.add(enc.init_constraint(enc.frame(0).state))
     sts = trace.states
     sol.add(enc.equal(enc.frame(0).state, sts[0]))
@@ -365,10 +422,13 @@ def trace_satisfies(model: Allocator, check: Check, trace: Trace) -> bool:
     return sol.check() == z3.sat
 
 
-def reachable_states(model: Allocator, depth: int, limit: int = 100000) -> set[State]:
-    """Every state z3 can reach in at most ``depth`` steps (all-SAT with blocking clauses)."""
-    enc = Encoder(model)
-    sol = z3.Solver()
+def reachable_states(model: Allocator, depth: int, limit: int = 100000, *,
+                     bitvec: bool = True) -> set[State]:
+    """Every state z3 can reach in at most ``depth`` steps (all-SAT with blocking clauses),
+    in the bit-vector encoding BMC uses or (``bitvec=False``) the Int one."""
+    width = bv_width(model, depth) if bitvec else None
+    enc = Encoder(model, width)
+    sol = _solver(width)
     sol.add(enc.init_constraint(enc.frame(0).state))
     out: set[State] = {enc.init}
     for k in range(depth):

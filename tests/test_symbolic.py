@@ -114,13 +114,14 @@ def test_trace_not_satisfying_formula_is_rejected():
     assert wt is not None and not trace_satisfies(m, ck, wt)
 
 
-@pytest.mark.parametrize("design", DESIGNS)
-def test_z3_reachable_equals_bfs_levels(design):
+@pytest.mark.parametrize("design,bitvec", [("migrate_cma", True), ("zone_cma", False)])
+def test_z3_reachable_equals_bfs_levels(design, bitvec):
+    # both encodings (bit-vectors: BMC; Int: k-induction), one design each
     m = _model(design, TINY)
     levels = _bfs_levels(m)
     d = 3
     want = {s for s, lv in levels.items() if lv <= d}
-    assert reachable_states(m, d) == want
+    assert reachable_states(m, d, bitvec=bitvec) == want
 
 
 def test_prove_zone_cma_atomic_and_refute_migrate_cma():
