@@ -434,6 +434,14 @@ class Allocator:
             yield a, ns, eff
 
     def _interned(self, s: State) -> State:
+        else:
+            # share equal zones tuples between states (bytes/state); their zones are interned
+            zt = tuple(new)
+            try:
+                w.zones = self._ztuples.setdefault(zt, zt)
+            except AttributeError:
+                self._ztuples = {zt: zt}
+                w.zones = zt
         # Share identical zone tuples between states: keeps bytes/state low.
         canon = self._canon
         zones = tuple([canon(z) for z in s.zones])
@@ -571,7 +579,10 @@ class Allocator:
             nz = self._zmemo.get(key)
             if nz is None:
                 self._take_zone(w, p, b, ci, order)
-                nz = self._zmemo[key] = w.zones[p]
+                nz = w.zones[p]
+                # keep the interned copy if there is one already (a lookup, not an insert:
+                # which object gets interned stays as without the memo)
+                nz = self._zmemo[key] = self._intern.get(nz, nz)
             w.zones[p] = nz
         else:
             self._take_zone(w, p, b, ci, order)
@@ -877,7 +888,7 @@ class Allocator:
             nz = Zone(z.nr_free + 1, z.nr_free_cma + (1 if blk.mt == C else 0),
                       z.alloc_batch, z.fair_depleted, tuple(blocks))
             if zk is not None:
-                self._zmemo[key] = nz
+                nz = self._zmemo[key] = self._intern.get(nz, nz)
         w.zones[p] = nz
         if self.page_age:
             self._age_free(w, p, b, ci)
