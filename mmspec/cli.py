@@ -399,6 +399,8 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
     _check_search_args(args)
     scope = scope_from_args(args)
     sc = _scope_cli(args)
+    for d in designs:       # a design that cannot map the scope fails before any output
+        d(scope)
     results: list[tuple[Allocator, Result]] = [
         _run(d, scope, checks, args, err) for d in designs]
     names = [m.name for m, _ in results]

@@ -84,7 +84,9 @@ class Scope:
     pages_per_pageblock : ``pageblock_nr_pages``; ``pageblock_order`` is its log2 and the
         model's ``MAX_ORDER - 1`` equals ``pageblock_order`` (no buddy block spans pageblocks).
     zones : the scope's zones in kernel index order.
-    limits : most pages each request class (``vocab.GFP_CLASSES`` order) may hold at once.
+    limits : most pages each request class (``vocab.GFP_CLASSES`` order) may hold at once;
+        for a high-order class (KERNEL_HIGH: order pageblock_order) the number of
+        allocations it may hold at once.
     fair_zone_policy : v4.6 ALLOC_FAIR with NR_ALLOC_BATCH (True) or v4.8 highest zone first.
     direct_reclaim_rounds : how many direct-reclaim rounds a request may run before the model
         stops it (v4.6 loops while reclaim makes progress; the bound keeps the model finite).
@@ -157,8 +159,9 @@ class Scope:
             out.extend(f"{k} = {_toml_value(v)}" for k, v in self.derive)
             out.append("")
         out.append("[requests]")
-        out.extend(f"{c.short.upper() if c.short in ('blockdev', 'slab') else c.name} = {n}"
-                   for c, n in zip(GFP_CLASSES, self.limits))
+        out.extend(f"{c.name if c.name.isidentifier() else c.short.upper()} = {n}"
+                   for c, n in zip(GFP_CLASSES, self.limits)
+                   if n or not c.high_order)     # high-order classes only when enabled
         if self.extra:
             out.extend(["", "[design]"])
             out.extend(f"{k} = {_toml_value(v)}" for k, v in self.extra)
@@ -276,8 +279,11 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
     for cname, n in req.items():
         if cname not in CLASS_INDEX:
             raise ScopeError(f"{origin}: unknown request class {cname!r}; use GFP_ATOMIC, "
-                             "GFP_KERNEL, GFP_HIGHUSER_MOVABLE, BLOCKDEV or SLAB")
+                             "GFP_KERNEL, GFP_HIGHUSER_MOVABLE, BLOCKDEV, SLAB or KERNEL_HIGH")
         limits[CLASS_INDEX[cname]] = _int(n, f"{origin}: requests.{cname}")
+    if any(n and c.high_order for c, n in zip(GFP_CLASSES, limits)) and pb_order not in orders:
+        # a high-order class requests pageblock_order: that order is requested
+        orders.append(pb_order)
     if not any(limits):
         raise ScopeError(f"{origin}: every request class is disabled; enable one in [requests]")
     derive = data.get("derive_watermarks", {})

@@ -11,6 +11,7 @@ __all__ = [
     "ALLOC_NO_WATERMARKS", "ALLOC_HARDER", "ALLOC_HIGH", "ALLOC_CPUSET", "ALLOC_CMA",
     "ALLOC_FAIR", "alloc_flags_str", "MT_SHORT", "MT_FROM_NAME",
     "GFP_ATOMIC", "GFP_KERNEL", "GFP_HIGHUSER_MOVABLE", "BLOCKDEV_BUFFER", "SLAB_RECLAIMABLE",
+    "KERNEL_HIGH",
 ]
 
 
@@ -112,6 +113,10 @@ class GfpClass(NamedTuple):
     nofail : __GFP_NOFAIL.
     lru : pages of this class sit on the zone LRU and can be reclaimed.
     short : a short label for tables.
+    high_order : the class requests ``pageblock_order`` (the model's ``MAX_ORDER - 1``)
+        instead of order 0; its pages are allocated and freed ``2**pageblock_order`` at a time.
+    fs_io : the mask has both __GFP_FS and __GFP_IO (v4.6 ``try_to_compact_pages`` compacts
+        only then; consulted for order > 0 requests only).
     """
 
     name: str
@@ -124,6 +129,8 @@ class GfpClass(NamedTuple):
     nofail: bool
     lru: bool
     short: str
+    high_order: bool = False
+    fs_io: bool = False
 
 
 GFP_ATOMIC = 0
@@ -131,6 +138,7 @@ GFP_KERNEL = 1
 GFP_HIGHUSER_MOVABLE = 2
 BLOCKDEV_BUFFER = 3
 SLAB_RECLAIMABLE = 4
+KERNEL_HIGH = 5
 
 #: The request classes, in the fixed order used for per-class counters in every state.
 GFP_CLASSES: tuple[GfpClass, ...] = (
@@ -139,17 +147,23 @@ GFP_CLASSES: tuple[GfpClass, ...] = (
              False, False, "atomic"),
     # GFP_KERNEL = __GFP_RECLAIM | __GFP_IO | __GFP_FS
     GfpClass("GFP_KERNEL", Migratetype.MIGRATE_UNMOVABLE, False, False, False, True, True,
-             False, False, "kernel"),
+             False, False, "kernel", fs_io=True),
     # GFP_HIGHUSER_MOVABLE = GFP_USER | __GFP_HIGHMEM | __GFP_MOVABLE (anon faults, file cache)
     GfpClass("GFP_HIGHUSER_MOVABLE", Migratetype.MIGRATE_MOVABLE, True, False, False, True, True,
-             False, True, "movable"),
+             False, True, "movable", fs_io=True),
     # sb_bread/__getblk -> grow_dev_page(): GFP_USER (bdev mapping, minus __GFP_FS)
     #   | __GFP_MOVABLE | __GFP_NOFAIL  (fs/buffer.c, include/linux/buffer_head.h, v4.6)
     GfpClass("GFP_USER|__GFP_MOVABLE|__GFP_NOFAIL", Migratetype.MIGRATE_MOVABLE, False, False,
              False, True, True, True, True, "blockdev"),
     # reclaimable slab: GFP_KERNEL | __GFP_RECLAIMABLE (SLAB_RECLAIM_ACCOUNT caches)
     GfpClass("GFP_KERNEL|__GFP_RECLAIMABLE", Migratetype.MIGRATE_RECLAIMABLE, False, False, False,
-             True, True, False, False, "slab"),
+             True, True, False, False, "slab", fs_io=True),
+    # high-order kernel allocation (e.g. kmalloc_large, slab pages of high order):
+    #   alloc_pages(GFP_KERNEL | __GFP_COMP, pageblock_order); MIGRATE_UNMOVABLE, has
+    #   __GFP_FS|__GFP_IO, so v4.6 runs direct compaction for it. Appended last so the
+    #   indices of the order-0 classes stay.
+    GfpClass("GFP_KERNEL|__GFP_COMP", Migratetype.MIGRATE_UNMOVABLE, False, False, False, True,
+             True, False, False, "kernel_high", high_order=True, fs_io=True),
 )
 
 #: Names accepted on the command line and in scope files for each class.
@@ -158,4 +172,5 @@ for _i, _c in enumerate(GFP_CLASSES):
     CLASS_INDEX[_c.name] = _i
     CLASS_INDEX[_c.short] = _i
 CLASS_INDEX.update({"GFP_ATOMIC": 0, "GFP_KERNEL": 1, "GFP_HIGHUSER_MOVABLE": 2,
-                    "BLOCKDEV": 3, "BDEV": 3, "SLAB": 4, "GFP_KERNEL|__GFP_RECLAIMABLE": 4})
+                    "BLOCKDEV": 3, "BDEV": 3, "SLAB": 4, "GFP_KERNEL|__GFP_RECLAIMABLE": 4,
+                    "KERNEL_HIGH": 5, "GFP_KERNEL_HIGH": 5})

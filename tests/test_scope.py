@@ -175,7 +175,7 @@ def test_default_scope_contents():
     assert s.pages_per_pageblock == 2 and s.pageblock_order == 1
     assert s.zones == (ZoneSpec(ZoneType.ZONE_NORMAL, (U, M, M, C, C), (2, 3, 4)),
                        ZoneSpec(ZoneType.ZONE_CMA, (), (1, 2, 3)))
-    assert s.limits == (1, 2, 3, 1, 0)
+    assert s.limits == (1, 2, 3, 1, 0, 0)   # KERNEL_HIGH (high-order) off
     assert s.fair_zone_policy is True
     assert s.direct_reclaim_rounds == 1 and s.kswapd_reclaim_batch == 1
     assert s.orders == (0,) and s.derive == () and s.extra == ()
@@ -221,7 +221,7 @@ strict = true
 """
     s = parse_scope(tomllib.loads(text))
     assert s.orders == (0, 2)
-    assert s.limits == (1, 4, 0, 0, 2)
+    assert s.limits == (1, 4, 0, 0, 2, 0)
     assert s.zone(ZoneType.ZONE_DMA32).lowmem_reserve == ((ZoneType.ZONE_CMA, 9),
                                                           (ZoneType.ZONE_NORMAL, 7))
     assert s.zone(ZoneType.ZONE_NORMAL).pageblocks == (Migratetype.MIGRATE_UNMOVABLE,

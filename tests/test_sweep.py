@@ -9,8 +9,8 @@ from mmspec.scope import default_scope
 
 def test_ladder_order_and_top():
     rungs = ladder(default_scope())
-    assert rungs[0][1:3] == (("U", "C"), (1, 1, 1, 1, 0))
-    assert rungs[-1][1:3] == (("U", "M", "M", "C", "C"), (1, 2, 3, 1, 0))
+    assert rungs[0][1:3] == (("U", "C"), (1, 1, 1, 1, 0, 0))
+    assert rungs[-1][1:3] == (("U", "M", "M", "C", "C"), (1, 2, 3, 1, 0, 0))
     sizes = [(r[3], max(r[2])) for r in rungs[:-1]]
     assert sizes == sorted(sizes)
     assert len(rungs) == 3 * 2 * 3
@@ -27,8 +27,8 @@ def test_sweep_smallest_scopes():
                         "--check", "atomic_while_kswapd_sleeps", "--check", "page_conservation")
     assert code == 0
     rows = {l.split()[0]: l.split() for l in out.splitlines() if l.startswith(("blockdev", "atomic"))}
-    assert rows["blockdev_in_cma"][2:5] == ["Normal=U,C", "limits=1,1,1,1,0", "1"]
-    assert rows["atomic_while_kswapd_sleeps"][2:5] == ["Normal=U,M,C", "limits=1,1,1,1,0", "4"]
+    assert rows["blockdev_in_cma"][2:5] == ["Normal=U,C", "limits=1,1,1,1,0,0", "1"]
+    assert rows["atomic_while_kswapd_sleeps"][2:5] == ["Normal=U,M,C", "limits=1,1,1,1,0,0", "4"]
     assert "page_conservation" not in out.split("Reproduce")[0]
     assert ("mmspec check --design migrate_cma --check blockdev_in_cma --pageblocks Normal=U,C "
             "--limit GFP_ATOMIC=1") in out
