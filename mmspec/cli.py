@@ -138,7 +138,7 @@ def scope_from_args(args: argparse.Namespace) -> Scope:
         k, v = _split_kv(item, "--limit")
         if k not in CLASS_INDEX:
             raise ScopeError(f"--limit: unknown request class {k!r}; use GFP_ATOMIC, GFP_KERNEL, "
-                             "GFP_HIGHUSER_MOVABLE, BLOCKDEV or SLAB")
+                             "GFP_HIGHUSER_MOVABLE, BLOCKDEV, SLAB or KERNEL_HIGH")
         try:
             data.setdefault("requests", {})[k] = int(v)
         except ValueError:

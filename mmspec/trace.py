@@ -207,6 +207,8 @@ def action_to_json(a: Action) -> dict[str, Any]:
     if a.kind == FREE:
         d["zone"] = a.zone
         d["pageblock"] = a.block
+        if a.order:
+            d["order"] = a.order
     if a.kind in _FEATURE_KINDS:
         d["zone"] = a.zone
         d["pageblock"] = a.block
@@ -234,7 +236,8 @@ def action_from_json(d: Any) -> Action:
         if kind == ALLOC:
             return Action(ALLOC, cls, int(d.get("order", 0)), victims=victims)
         if kind == FREE:
-            return Action(FREE, cls, 0, int(d["zone"]), int(d["pageblock"]), victims)
+            return Action(FREE, cls, int(d.get("order", 0)), int(d["zone"]),
+                          int(d["pageblock"]), victims)
         return Action(KSWAPD, victims=victims)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise TraceReplayError(f"malformed action in trace: {json.dumps(d, sort_keys=True)[:120]}") from None
