@@ -481,6 +481,21 @@ class Allocator:
             zid[id(z)] = z
         return c
 
+    def _block(self, blk: Block) -> Block:
+        # Share equal pageblocks between zones (bytes/state). Only blocks whose migratetype
+        # is a plain int are shared, so no block ever takes the repr of an equal
+        # Migratetype-valued one.
+        if type(blk.mt) is not int:
+            return blk
+        try:
+            return self._bintern.setdefault(blk, blk)
+        except AttributeError:
+            self._bintern = {blk: blk}
+            return blk
+
+    #: entries kept in the memo tables before they are emptied (bounds their memory)
+    _ZMEMO_MAX = 1 << 15
+
     def _zkey(self, z: Zone):
         """``id(z)`` if ``z`` is an interned zone (memoisable), else None."""
         try:
@@ -507,6 +522,8 @@ class Allocator:
             memo = self._zmemo
             r = memo.get(key)
             if r is None:
+                if len(memo) > self._ZMEMO_MAX:
+                    memo.clear()        # bounded memory; the values are recomputable
                 r = memo[key] = self._zone_watermark_ok(z, p, order, mark, classzone, alloc_flags)
             return r
         return self._zone_watermark_ok(z, p, order, mark, classzone, alloc_flags)
@@ -612,7 +629,7 @@ class Allocator:
         held = list(blk.held)
         held[ci] += n
         blocks = list(z.blocks)
-        blocks[b] = Block(blk.mt, blk.free - n, tuple(held))
+        blocks[b] = self._block(Block(blk.mt, blk.free - n, tuple(held)))
         cma = n if blk.mt == C else 0
         batch, depleted = z.alloc_batch, z.fair_depleted
         if self.fair:
@@ -909,7 +926,7 @@ class Allocator:
             held = list(blk.held)
             held[ci] -= 1
             blocks = list(z.blocks)
-            blocks[b] = Block(blk.mt, blk.free + 1, tuple(held))
+            blocks[b] = self._block(Block(blk.mt, blk.free + 1, tuple(held)))
             nz = Zone(z.nr_free + 1, z.nr_free_cma + (1 if blk.mt == C else 0),
                       z.alloc_batch, z.fair_depleted, tuple(blocks))
             if zk is not None:
