@@ -877,6 +877,30 @@ class _SymZones(CountingZones):
                        <= self.wm[p][2] + self.lr[p].get(0, 0) for p in self.zonelist(ci)])
 
 
+def _pmin_steps(lo: int, hi: int, page_kbytes: int) -> tuple[list[tuple[int, int]], int]:
+    """pages_min = init_per_zone_wmark_min(lowmem * page_kbytes) // page_kbytes over lowmem
+    in [lo, hi] as a step function: [(first lowmem, value)] (the first entry starts at lo),
+    and the largest value. Breakpoints by bisection on the monotone kernel formula."""
+    from .scope import init_per_zone_wmark_min
+
+    def f(l):
+        return init_per_zone_wmark_min(l * page_kbytes) // page_kbytes
+    steps = [(lo, f(lo))]
+    x = lo
+    while f(hi) != steps[-1][1]:
+        v = steps[-1][1]
+        a, b = x, hi               # f(a) == v < f(b): first l with f(l) > v
+        while b - a > 1:
+            mid = (a + b) // 2
+            if f(mid) > v:
+                b = mid
+            else:
+                a = mid
+        steps.append((b, f(b)))
+        x = b
+    return steps, steps[-1][1]
+
+
 def _isqrt_var(sol, x, name):
     r = z3.Int(name)
     sol.add(r >= 0, r * r <= x, (r + 1) * (r + 1) > x)
@@ -893,8 +917,8 @@ class ParametricResult:
 
 def parametric_atomic(design: type[Allocator], *, pages=(2, 4096), cma_pages=(0, 4096),
                       derive: bool = True, page_kbytes: int = 4, wsf: int = 10,
-                      segments: int = 2, timeout_ms: int = 60000, mode: str = "under"
-                      ) -> ParametricResult:
+                      segments: int = 2, timeout_ms: int = 60000, mode: str = "under",
+                      linear: bool = True) -> ParametricResult:
     """atomic_while_kswapd_sleeps over every configuration in range, in the counting
     abstraction. Mode "over" (necessary conditions): HOLDS covers every run of every
     configuration, a VIOLATED configuration is only a lower bound (may be spurious). Mode
@@ -910,7 +934,9 @@ def parametric_atomic(design: type[Allocator], *, pages=(2, 4096), cma_pages=(0,
     and GFP_HIGHUSER_MOVABLE requests in any order and number without waking kswapd, then a
     GFP_ATOMIC request failing its fast and slow paths. Configurations in which GFP_ATOMIC
     already fails its fast path with every page free are excluded. VIOLATED gives the configuration with
-    the fewest pages (then fewest CMA pages)."""
+    the fewest pages (then fewest CMA pages). ``linear``: the derived formulas as linear
+    arithmetic (exact, see the code; tested equal to the nonlinear isqrt/division form),
+    else nonlinear (z3 often times out on it)."""
     from .scope import parse_scope
     from .vocab import GFP_HIGHUSER_MOVABLE, GFP_KERNEL, ZoneType
     t0 = time.perf_counter()
@@ -931,15 +957,46 @@ def parametric_atomic(design: type[Allocator], *, pages=(2, 4096), cma_pages=(0,
         incl = tmpl.wmark_basis_includes_cma
         basis = [o, c if incl else z3.IntVal(0)] if two else [n if incl else o]
         lowmem = basis[0]                   # ZONE_CMA is above NORMAL: not lowmem
-        root = _isqrt_var(opt, 16 * lowmem * page_kbytes, "isqrt")
-        mfk = z3.If(root < 128, 128, z3.If(root > 65536, 65536, root))
-        pmin = mfk / page_kbytes
         total = sum(basis[1:], basis[0])
-        for b in basis:
-            tmp = z3.If(total > 0, pmin * b / z3.If(total > 0, total, 1), 0)
-            gap0 = b * wsf / 10000
-            gap = z3.If(tmp / 4 > gap0, tmp / 4, gap0)
-            wm.append((tmp, tmp + gap, tmp + 2 * gap))
+        if linear:
+            # the same formulas as linear integer arithmetic (decidable, fast): pages_min as
+            # a step function of lowmem (its breakpoints computed here with the kernel's
+            # int_sqrt formula), tmp = pages_min * b / total through a bounded quotient
+            # q with q * total <= pages_min * b < (q + 1) * total, q in binary
+            lo_l = max(0, pages[0] - cma_pages[1]) if (two or not incl) else pages[0]
+            hi_l = pages[1] - (cma_pages[0] if (two or not incl) else 0)
+            steps, pmax = _pmin_steps(max(0, lo_l), max(0, hi_l), page_kbytes)
+            opt.add(lowmem >= max(0, lo_l), lowmem <= max(0, hi_l))
+            pmin_terms = [(steps[0][1], None)] + [(v - pv, lv) for (lv, v), (_, pv)
+                                                 in zip(steps[1:], steps)]
+
+            def pmin_times(t):
+                return z3.Sum(*[d * t if lv is None else z3.If(lowmem >= lv, d * t, 0)
+                                for d, lv in pmin_terms])
+            bits = max(1, pmax.bit_length())
+            for i, b in enumerate(basis):
+                if len(basis) == 1 and incl or (len(basis) == 1 and not two):
+                    tmp = z3.If(total > 0, pmin_times(1), 0)      # b == total
+                else:
+                    bs = [z3.Bool(f"tmp{i}_bit{j}") for j in range(bits)]
+                    q = z3.Sum(*[z3.If(x, 1 << j, 0) for j, x in enumerate(bs)])
+                    qt = z3.Sum(*[z3.If(x, (1 << j) * total, 0) for j, x in enumerate(bs)])
+                    pb = pmin_times(b)
+                    opt.add(z3.Implies(total > 0, z3.And(qt <= pb, pb < qt + total)))
+                    opt.add(z3.Implies(total <= 0, q == 0))
+                    tmp = q
+                gap0 = b * wsf / 10000
+                gap = z3.If(tmp / 4 > gap0, tmp / 4, gap0)
+                wm.append((tmp, tmp + gap, tmp + 2 * gap))
+        else:
+            root = _isqrt_var(opt, 16 * lowmem * page_kbytes, "isqrt")
+            mfk = z3.If(root < 128, 128, z3.If(root > 65536, 65536, root))
+            pmin = mfk / page_kbytes
+            for b in basis:
+                tmp = z3.If(total > 0, pmin * b / z3.If(total > 0, total, 1), 0)
+                gap0 = b * wsf / 10000
+                gap = z3.If(tmp / 4 > gap0, tmp / 4, gap0)
+                wm.append((tmp, tmp + gap, tmp + 2 * gap))
         if two:
             lr = [{int(ZoneType.ZONE_CMA): basis[1] / 32}, {}]
         else:

@@ -47,3 +47,43 @@ def test_derived_watermarks_migrate_cma_smallest_violation():
     assert r.config["watermarks"] == [(32, 40, 48)]
     assert (r.config["pages"], r.config["cma_pages"]) == (69, 28)
     assert lb.config["pages"] <= r.config["pages"]      # sound lower bound
+
+
+def test_linear_derived_encoding_equals_the_nonlinear_one():
+    # isqrt / division re-expressed as linear arithmetic: same smallest configuration
+    for d in ("migrate_cma", "zone_cma"):
+        a = parametric_atomic(registry.get_design(d), pages=(2, 512), cma_pages=(1, 256),
+                              mode="under", linear=True)
+        b = parametric_atomic(registry.get_design(d), pages=(2, 512), cma_pages=(1, 256),
+                              mode="under", linear=False)
+        assert a.verdict == b.verdict == "VIOLATED"
+        assert (a.config["pages"], a.config["cma_pages"], a.config["watermarks"]) == \
+            (b.config["pages"], b.config["cma_pages"], b.config["watermarks"])
+
+
+def _cli(argv):
+    out, err = io.StringIO(), io.StringIO()
+    return main(argv, out, err), out.getvalue(), err.getvalue()
+
+
+def test_cli_parametric_exit_codes():
+    rc, out, _ = _cli(["parametric", "--design", "zone_cma"])
+    assert rc == 1 and "pages 33, CMA pages 31" in out and "exact" in out
+    rc, out, _ = _cli(["parametric", "--design", "migrate_cma", "--watermarks", "free",
+                       "--pages", "4:16", "--cma-pages", "2:2"])
+    assert rc == 1 and "reproduce with breadth-first search: mmspec check" in out
+    cmd = out.split("reproduce with breadth-first search: ")[1].split()[1:]
+    assert _cli(cmd)[0] == 1                       # BFS finds it on that configuration
+    # 2..3 pages: min watermark 32 pages, GFP_ATOMIC fails with all free: excluded -> HOLDS
+    rc, out, _ = _cli(["parametric", "--design", "migrate_cma", "--pages", "2:3",
+                       "--cma-pages", "1:1"])
+    assert rc == 0 and "HOLDS" in out
+    rc, out, _ = _cli(["parametric", "--design", "zone_cma", "--pages", "8192:262144",
+                       "--cma-pages", "1:131072", "--timeout", "0.5"])
+    assert rc == 3 and "UNKNOWN" in out
+    for bad in (["--pages", "9:3"], ["--pages", "x"], ["--check", "page_conservation"],
+                ["--design", "nope"]):
+        argv = ["parametric", "--design", "zone_cma", *bad]
+        if bad[0] == "--design":
+            argv = ["parametric", *bad]
+        assert _cli(argv)[0] == 2, bad
