@@ -79,12 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--check", action="append", metavar="NAME", help="check to run (repeatable; "
                    "default: all)")
     c.add_argument("--json", metavar="FILE", help="write the counterexample(s) as ITF JSON")
+    c.add_argument("--all", action="store_true", help="also run the opt-in checks, each at its "
+                   "own scope (compaction, cma_alloc, page ages; slower)")
     _scope_args(c)
     m = sub.add_parser("compare", help="every design x every check: verdict matrix")
     m.add_argument("--design", action="append", metavar="NAME", help="restrict to these designs")
     m.add_argument("--check", action="append", metavar="NAME", help="restrict to these checks")
     m.add_argument("--json", metavar="FILE", help="write the matrix with traces as JSON")
     m.add_argument("--no-traces", action="store_true", help="print the matrix only")
+    m.add_argument("--all", action="store_true", help="also run the opt-in checks, each at its "
+                   "own scope (compaction, cma_alloc, page ages; slower)")
     _scope_args(m)
     for mod in _command_modules():
         mod.register(sub, _scope_args)
@@ -314,7 +318,7 @@ def cmd_list(args, out: TextIO, err: TextIO) -> int:
     out.write("\nChecks:\n")
     for c in registry.checks(include_opt_in=True):
         out.write(f"  {c.name:<28} {c.title} [{c.claim}]"
-                  + (" (opt-in: runs with --check; scope " + ", ".join(
+                  + (" (opt-in: runs with --check or --all; scope " + ", ".join(
                       f"{k}={v}" for k, v in c.scope.items()) + ")" if c.scope else "") + "\n")
     return EXIT_OK
 
@@ -331,7 +335,8 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
                           "(see `mmspec list`)")
     design = (registry.get_design(args.design) if args.design
               else registry.load_design_file(args.design_file))
-    checks = registry.get_checks(args.check)
+    checks = (registry.get_checks(args.check) if args.check
+              else registry.checks(include_opt_in=args.all))
     _check_search_args(args)
     scope = scope_from_args(args)
     model, r = _run(design, scope, checks, args, err)
@@ -395,7 +400,8 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
 def cmd_compare(args, out: TextIO, err: TextIO) -> int:
     designs = ([registry.get_design(n) for n in args.design] if args.design
                else registry.designs())
-    checks = registry.get_checks(args.check)
+    checks = (registry.get_checks(args.check) if args.check
+              else registry.checks(include_opt_in=args.all))
     _check_search_args(args)
     scope = scope_from_args(args)
     sc = _scope_cli(args)
