@@ -434,6 +434,14 @@ class Allocator:
                 same = False
         if same:
             w.zones = old
+        else:
+            # share equal zones tuples between states (bytes/state); their zones are interned
+            zt = tuple(new)
+            try:
+                w.zones = self._ztuples.setdefault(zt, zt)
+            except AttributeError:
+                self._ztuples = {zt: zt}
+                w.zones = zt
         return w.freeze(), Effect(ok, tuple(w.paths), zone, block)
 
     def _branch(self, s: State, base: Action, _fn) -> Iterator[tuple[Action, State, Effect]]:
@@ -450,14 +458,6 @@ class Allocator:
             yield a, ns, eff
 
     def _interned(self, s: State) -> State:
-        else:
-            # share equal zones tuples between states (bytes/state); their zones are interned
-            zt = tuple(new)
-            try:
-                w.zones = self._ztuples.setdefault(zt, zt)
-            except AttributeError:
-                self._ztuples = {zt: zt}
-                w.zones = zt
         # Share identical zone tuples between states: keeps bytes/state low.
         canon = self._canon
         zones = tuple([canon(z) for z in s.zones])
