@@ -435,6 +435,12 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
                 mismatch = True
         out.write(row1.rstrip() + "\n" + row2.rstrip() + "\n")
     out.write("\nw = transitions on which the check's witness held (HOLDS is never vacuous)\n")
+    open_cells = [f"{m.name} x {ck.name} ({r.cell(ck.name).verdict.value})"
+                  for ck in checks for m, r in results
+                  if not r.cell(ck.name).verdict.conclusive]
+    if open_cells:
+        out.write(f"inconclusive (exit 3): {', '.join(open_cells)}: the witness was never "
+                  "reached or the search was cut, so these cells test nothing at this scope\n")
     out.write("\nStatistics:\n")
     for _, r in results:
         out.write("\n".join(stats_lines(r)) + "\n")
