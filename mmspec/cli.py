@@ -174,6 +174,17 @@ def _scope_cli(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(x) for x in out)
 
 
+def _check_output_path(path: str | None) -> None:
+    """Refuse an output file whose directory does not exist before any work is done."""
+    if path is None:
+        return
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d):
+        raise MmspecError(f"cannot write {path!r}: directory {d!r} does not exist")
+    if os.path.isdir(path):
+        raise MmspecError(f"cannot write {path!r}: it is a directory")
+
+
 def _check_search_args(args: argparse.Namespace) -> None:
     if args.max_states is not None and args.max_states < 1:
         raise ScopeError(f"--max-states must be at least 1, got {args.max_states}")
@@ -338,6 +349,7 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
     checks = (registry.get_checks(args.check) if args.check
               else registry.checks(include_opt_in=args.all))
     _check_search_args(args)
+    _check_output_path(getattr(args, 'json', None))
     scope = scope_from_args(args)
     model, r = _run(design, scope, checks, args, err)
     sc = _scope_cli(args)
@@ -403,6 +415,7 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
     checks = (registry.get_checks(args.check) if args.check
               else registry.checks(include_opt_in=args.all))
     _check_search_args(args)
+    _check_output_path(getattr(args, 'json', None))
     scope = scope_from_args(args)
     sc = _scope_cli(args)
     for d in designs:       # a design that cannot map the scope fails before any output
