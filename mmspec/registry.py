@@ -102,8 +102,9 @@ def load_check_file(path: str) -> list[Check]:
 
 def expected_verdict(design: type[Allocator], check: Check):
     """The recorded expectation for (design, check): the design's own ``expected`` table
-    (``{check name: Verdict}``, for designs added as one file) wins over the check's."""
+    (``{check name: Verdict}``, for designs added as one file) wins over the check's; a
+    check's ``"*"`` entry is its expectation for every design (e.g. bookkeeping invariants)."""
     own = getattr(design, "expected", None) or {}
     if check.name in own:
         return own[check.name]
-    return check.expected.get(design.name)
+    return check.expected.get(design.name, check.expected.get("*"))

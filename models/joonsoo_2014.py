@@ -73,9 +73,6 @@ class Joonsoo2014(Allocator):
         # none fails or reclaims then: the aggressive CMA use keeps ordinary memory free.
         "unmovable_pressure_while_half_free": Verdict.HOLDS,
         "blockdev_in_cma": Verdict.VIOLATED,
-        "page_conservation": Verdict.HOLDS,
-        "nr_free_cma_accounting": Verdict.HOLDS,
-        "no_unmovable_in_cma": Verdict.HOLDS,
         # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
         "compaction_empties_unusable_cma": Verdict.VIOLATED,
         "cma_alloc_no_ebusy": Verdict.VIOLATED,

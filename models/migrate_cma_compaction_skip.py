@@ -60,9 +60,6 @@ class MigrateCmaCompactionSkip(Allocator):
         "unmovable_reclaim_frees_cma": Verdict.VIOLATED,
         "unmovable_pressure_while_half_free": Verdict.VIOLATED,
         "blockdev_in_cma": Verdict.VIOLATED,
-        "page_conservation": Verdict.HOLDS,
-        "nr_free_cma_accounting": Verdict.HOLDS,
-        "no_unmovable_in_cma": Verdict.HOLDS,
         "compaction_empties_unusable_cma": Verdict.HOLDS,        # C10 (Mel's side)
         # opt-in checks at their own scopes (order 0 there: identical to migrate_cma)
         "cma_alloc_no_ebusy": Verdict.VIOLATED,

@@ -63,9 +63,6 @@ class MigrateCmaKswapdFix(Allocator):
         "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7
         "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
         "blockdev_in_cma": Verdict.VIOLATED,
-        "page_conservation": Verdict.HOLDS,
-        "nr_free_cma_accounting": Verdict.HOLDS,
-        "no_unmovable_in_cma": Verdict.HOLDS,
         # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
         "compaction_empties_unusable_cma": Verdict.VIOLATED,
         "cma_alloc_no_ebusy": Verdict.VIOLATED,

@@ -61,9 +61,6 @@ class PreferCmaV58(Allocator):
         "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7: reclaim unchanged
         "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
         "blockdev_in_cma": Verdict.VIOLATED,                  # v5.8 keys on MIGRATE_MOVABLE
-        "page_conservation": Verdict.HOLDS,
-        "nr_free_cma_accounting": Verdict.HOLDS,
-        "no_unmovable_in_cma": Verdict.HOLDS,
         # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
         "compaction_empties_unusable_cma": Verdict.VIOLATED,
         "cma_alloc_no_ebusy": Verdict.VIOLATED,

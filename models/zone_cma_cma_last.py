@@ -53,9 +53,6 @@ class ZoneCmaCmaLast(ZoneCma):
         "unmovable_reclaim_frees_cma": Verdict.HOLDS,
         "unmovable_pressure_while_half_free": Verdict.VIOLATED,
         "blockdev_in_cma": Verdict.HOLDS,
-        "page_conservation": Verdict.HOLDS,
-        "nr_free_cma_accounting": Verdict.HOLDS,
-        "no_unmovable_in_cma": Verdict.HOLDS,
         # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
         "compaction_empties_unusable_cma": Verdict.HOLDS,
         "cma_alloc_no_ebusy": Verdict.HOLDS,
