@@ -1108,6 +1108,12 @@ class Allocator:
             i = lru.index((p, b, ci))
             w.feat = (pins, cma, lru[:i] + lru[i + 1:])
 
+    def _age_move(self, w: _Work, src: tuple[int, int, int], dst: tuple[int, int, int]) -> None:
+        # page_age: a migrated page (cma_alloc, compaction) keeps its LRU age position
+        pins, cma, lru = w.feat
+        i = lru.index(src)
+        w.feat = (pins, cma, lru[:i] + (dst,) + lru[i + 1:])
+
     def _feature_candidates(self, w: _Work, zones) -> tuple[tuple[int, int, int], ...]:
         """Reclaim candidates with pins and/or page ages.
 
@@ -1381,9 +1387,9 @@ class Allocator:
         w.zones[p] = z._replace(blocks=tuple(blocks))
         if self.page_age:
             pins, cma, lru = w.feat
-            lru = lru[:-1] if lru and lru[-1] == (tp, tb, _BLOCKDEV) else lru
-            i = lru.index((p, b, ci))
-            w.feat = (pins, cma, lru[:i] + ((tp, tb, ci),) + lru[i + 1:])
+            if lru and lru[-1] == (tp, tb, _BLOCKDEV):
+                w.feat = (pins, cma, lru[:-1])
+            self._age_move(w, (p, b, ci), (tp, tb, ci))
         w.paths.append("cma_alloc: migrate page")
         if w.log is not None: w.say(f"    migrate_pages: {GFP_CLASSES[ci].short} page of "
                                    f"{self.layout[p].label} pageblock {b} -> "
@@ -1544,9 +1550,7 @@ class Allocator:
                                 blocks=tuple(blocks))
         if getattr(self, "page_age", False) and GFP_CLASSES[ci].lru:
             # the moved page keeps its LRU age position (as the cma_alloc migration does)
-            pins, cma, lru = w.feat
-            i = lru.index((p, src, ci))
-            w.feat = (pins, cma, lru[:i] + ((p, dst, ci),) + lru[i + 1:])
+            self._age_move(w, (p, src, ci), (p, dst, ci))
         w.paths.append("compaction: migrate page")
         if w.log is not None: w.say(f"      migrate_pages: {GFP_CLASSES[ci].short} page "
                                    f"pageblock {src} ({_MTN[sblk.mt]}) -> pageblock {dst} "
