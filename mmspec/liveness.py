@@ -33,7 +33,7 @@ import networkx as nx
 
 from .check import Check, StatePredicate, TransitionPredicate
 from .errors import MmspecError
-from .trace import Trace, replay
+from .trace import Trace, path_to, replay
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Allocator
@@ -134,13 +134,7 @@ def lasso_search(inits: Iterable[Hashable],
     if found is None:
         return None
     u, loop = found
-    stem = []
-    s = u
-    while parents[s] is not None:
-        ps, pa = parents[s]
-        stem.append((pa, s))
-        s = ps
-    stem.reverse()
+    s, stem = path_to(parents, u)
     return s, stem, loop
 
 
@@ -152,13 +146,7 @@ def lasso_trace(model: "Allocator", parents: dict,
     if found is None:
         return None
     u, loop = found
-    path: list = []
-    s = u
-    while parents[s] is not None:
-        ps, pa = parents[s]
-        path.append((pa, s))
-        s = ps
-    path.reverse()
+    s, path = path_to(parents, u)
     loop_start = len(path)
     path += loop
     return replay(model, s, [a for a, _ in path], [t for _, t in path], loop_start=loop_start)

@@ -21,7 +21,7 @@ from .vocab import GFP_CLASSES, MT_SHORT, KswapdPhase, Migratetype, ZoneType
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Allocator
 
-__all__ = ["Step", "Trace", "build_trace", "replay", "state_fields", "render_state",
+__all__ = ["Step", "Trace", "build_trace", "path_to", "replay", "state_fields", "render_state",
            "render_trace", "trace_to_itf", "actions_from_itf", "action_to_json",
            "action_from_json"]
 
@@ -85,16 +85,23 @@ def replay(model: "Allocator", init: State, actions: Sequence[Action],
     return Trace(model.name, init, tuple(steps), loop_start)
 
 
-def build_trace(model: "Allocator", parents: dict, pre: State | None, action: Action | None,
-                post: State) -> Trace:
-    """Follow parent pointers back from ``pre`` (then take ``action`` to ``post``) and replay."""
+def path_to(parents: dict, state) -> tuple[Any, list]:
+    """Follow BFS parent pointers back from ``state``: ``(initial state, [(action, state),
+    ...])`` in forward order, ending at ``state``."""
     path: list = []
-    s = pre if pre is not None else post
+    s = state
     while parents[s] is not None:
         ps, pa = parents[s]
         path.append((pa, s))
         s = ps
     path.reverse()
+    return s, path
+
+
+def build_trace(model: "Allocator", parents: dict, pre: State | None, action: Action | None,
+                post: State) -> Trace:
+    """Follow parent pointers back from ``pre`` (then take ``action`` to ``post``) and replay."""
+    s, path = path_to(parents, pre if pre is not None else post)
     if pre is not None:
         path.append((action, post))
     return replay(model, s, [a for a, _ in path], [t for _, t in path])
