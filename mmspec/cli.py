@@ -266,8 +266,9 @@ def _progress(err: TextIO):
     if not getattr(err, "isatty", lambda: False)():
         return None
 
-    def report(distinct: int, generated: int, depth: int) -> None:
-        err.write(f"\rmmspec: {distinct:,} states, {generated:,} transitions, depth {depth}   ")
+    def report(p) -> None:
+        err.write(f"\rmmspec: {p.distinct:,} states, {p.generated:,} transitions, "
+                  f"depth {p.depth}   ")
         err.flush()
     return report
 

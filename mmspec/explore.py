@@ -10,7 +10,7 @@ import resource
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from .check import Check, Verdict
 from .trace import Trace, build_trace
@@ -19,7 +19,40 @@ if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Allocator
     from .state import Action, State
 
-__all__ = ["explore", "Result", "Stats", "CellResult"]
+__all__ = ["explore", "Result", "Stats", "CellResult", "Progress", "SearchInterrupted",
+           "ENGINES"]
+
+#: the explicit engines ``explore`` can run: ``auto`` picks the compiled one when the design,
+#: scope and checks are covered and a C compiler works, else the Python one
+ENGINES = ("auto", "compiled", "python")
+
+
+class Progress(NamedTuple):
+    """What a running search reports about once a second (``explore(progress=...)``)."""
+
+    distinct: int           # distinct states stored so far
+    generated: int          # transitions examined so far
+    depth: int              # BFS levels completed
+    frontier: int           # states discovered but not yet expanded
+    elapsed_s: float
+    rss_kib: int            # current resident set size of the process
+
+
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a search: carries the statistics of the search so far (``stats``)."""
+
+    def __init__(self, stats: "Stats") -> None:
+        super().__init__("search interrupted")
+        self.stats = stats
+
+
+def current_rss_kib() -> int:
+    """Resident set size of this process now (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * (resource.getpagesize() // 1024)
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 @dataclass(frozen=True)
@@ -70,7 +103,9 @@ class Result:
 
 def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | None = None,
             time_limit: float | None = None, keep_parents: bool = False,
-            progress: Callable[[int, int, int], None] | None = None) -> Result:
+            progress: Callable[[Progress], None] | None = None, engine: str = "python",
+            memory_limit_kib: int | None = None,
+            notice: Callable[[str], None] | None = None) -> Result:
     """Explore every state reachable from ``model.init_states()`` breadth-first.
 
     Parameters
@@ -81,7 +116,17 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
         are stored.
     time_limit : stop likewise after this many seconds.
     keep_parents : return the parent map (state -> (parent, action)) in ``Result.parents``.
-    progress : called as ``progress(distinct, generated, depth)`` about once a second.
+    progress : called with a :class:`Progress` about once a second.
+    engine : ``"python"`` (this module's loop over ``model.successors``), ``"compiled"``
+        or ``"auto"`` (see :data:`ENGINES`; same results whichever runs).
+    memory_limit_kib : stop (BOUNDED, like ``max_states``) once the process's resident set
+        exceeds this many KiB: the memory guard.
+    notice : called with a one-line reason when ``auto`` falls back to the Python engine.
+
+    Raises
+    ------
+    SearchInterrupted
+        On Ctrl-C, with the statistics so far.
 
     Returns
     -------
@@ -89,6 +134,13 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
         One :class:`CellResult` per check. A violation's trace is a shortest one (BFS
         order), replayed through ``model.explain`` before it is returned.
     """
+    if engine not in ENGINES:
+        from .errors import MmspecError
+        raise MmspecError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
+    if engine == "compiled":
+        from .errors import MmspecError
+        raise MmspecError("the compiled engine is not available in this build; "
+                          "use --engine python")
     t0 = time.perf_counter()
     inits = model.init_states()
     parents: dict = {}
@@ -133,53 +185,72 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
         refuse_reduction(model)
     # Actions are shared between the parent entries that name equal actions.
     actions: dict = {}
-    while frontier and not stop:
-        nxt: list = []
-        append = nxt.append
-        for s in frontier:
-            # stay(pre) does not depend on the transition: evaluate it once per state
-            live_s = [(i, ck, live_edges[i].append) for i, ck in live if ck.stay(model, s)]
-            for a, t, eff in succ(s):
-                generated += 1
-                paths = eff.paths
-                if paths:
-                    path_counts[paths] = path_counts.get(paths, 0) + 1
-                fns = by_kind.get(getattr(a, "kind", None), generic) if by_kind else generic
-                for i, fn, isbad in fns:
-                    if isbad:
-                        if bad[i] is None and fn(model, s, a, eff, t):
-                            bad[i] = (s, a, t)
-                    elif fn(model, s, a, eff, t):
-                        wcount[i] += 1
-                        if wit[i] is None:
-                            wit[i] = (s, a, t)
-                for i, ck, rec in live_s:
-                    if ck.stay(model, t):
-                        rec((s, a, t, bool(ck.accept(model, s, a, eff, t))))
-                if t not in parents:
-                    try:
-                        a = actions.setdefault(a, a)
-                    except TypeError:       # an unhashable action (toy models): keep it
-                        pass
-                    parents[t] = (s, a)
-                    append(t)
-                    for i, bad_state in state_fns:
-                        if bad[i] is None and bad_state(model, t):
-                            bad[i] = (s, a, t)
-            if max_states is not None and len(parents) >= max_states:
-                stop = f"state cap {max_states} reached"
-                break
-            if progress is not None or time_limit is not None:
-                now = time.perf_counter()
-                if time_limit is not None and now - t0 > time_limit:
-                    stop = f"time limit {time_limit:g} s reached"
+    pos = 0                             # index in the frontier of the state being expanded
+    timed = progress is not None or time_limit is not None or memory_limit_kib is not None
+
+    def stats_now(complete: bool, reason: str) -> Stats:
+        return Stats(generated, len(parents), depth, complete, reason,
+                     time.perf_counter() - t0,
+                     resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+    try:
+        while frontier and not stop:
+            nxt: list = []
+            append = nxt.append
+            for pos, s in enumerate(frontier):
+                # stay(pre) does not depend on the transition: evaluate it once per state
+                live_s = [(i, ck, live_edges[i].append) for i, ck in live if ck.stay(model, s)]
+                for a, t, eff in succ(s):
+                    generated += 1
+                    paths = eff.paths
+                    if paths:
+                        path_counts[paths] = path_counts.get(paths, 0) + 1
+                    fns = by_kind.get(getattr(a, "kind", None), generic) if by_kind else generic
+                    for i, fn, isbad in fns:
+                        if isbad:
+                            if bad[i] is None and fn(model, s, a, eff, t):
+                                bad[i] = (s, a, t)
+                        elif fn(model, s, a, eff, t):
+                            wcount[i] += 1
+                            if wit[i] is None:
+                                wit[i] = (s, a, t)
+                    for i, ck, rec in live_s:
+                        if ck.stay(model, t):
+                            rec((s, a, t, bool(ck.accept(model, s, a, eff, t))))
+                    if t not in parents:
+                        try:
+                            a = actions.setdefault(a, a)
+                        except TypeError:       # an unhashable action (toy models): keep it
+                            pass
+                        parents[t] = (s, a)
+                        append(t)
+                        for i, bad_state in state_fns:
+                            if bad[i] is None and bad_state(model, t):
+                                bad[i] = (s, a, t)
+                if max_states is not None and len(parents) >= max_states:
+                    stop = f"state cap {max_states} reached"
                     break
-                if progress is not None and now >= next_report:
-                    progress(len(parents), generated, depth)
-                    next_report = now + 1.0
-        if nxt and not stop:
-            depth += 1
-        frontier = nxt
+                if timed:
+                    now = time.perf_counter()
+                    if time_limit is not None and now - t0 > time_limit:
+                        stop = f"time limit {time_limit:g} s reached"
+                        break
+                    if now >= next_report:
+                        next_report = now + 1.0
+                        rss = current_rss_kib()
+                        if memory_limit_kib is not None and rss > memory_limit_kib:
+                            stop = (f"memory guard: {rss // 1024} MiB resident exceeds "
+                                    f"{memory_limit_kib // 1024} MiB (set --max-states)")
+                            break
+                        if progress is not None:
+                            progress(Progress(len(parents), generated, depth,
+                                              len(frontier) - pos - 1 + len(nxt),
+                                              now - t0, rss))
+            if nxt and not stop:
+                depth += 1
+            frontier = nxt
+    except KeyboardInterrupt:
+        raise SearchInterrupted(stats_now(False, "interrupted")) from None
     coverage: Counter = Counter()
     for paths, n in path_counts.items():
         for pth in paths:
