@@ -59,10 +59,15 @@ def _full_scale_args(p) -> None:
     g.add_argument("--cma-in-boot-basis", choices=("design", "true", "false"), default="design",
                    help="CMA pages managed when the watermarks are derived (default: the "
                    "design's own boot order: migrate_cma false, zone_cma true)")
+    g.add_argument("--scope", metavar="FILE", help="a full-scale scope file (`mmspec import`): "
+                   "your machine's zones, CMA and watermarks instead of the options above")
 
 
 def _full_scale(args):
     from .simulate import FullScale
+    if args.scope:
+        from .machine.fullscale import full_scale_of
+        return full_scale_of(args.scope)
     if args.pages_per_pageblock is None or args.pages_per_pageblock < 2:
         raise MmspecError("--pages-per-pageblock must be a power of two >= 2")
     cib = {"design": None, "true": True, "false": False}[args.cma_in_boot_basis]
@@ -95,6 +100,13 @@ def _table(out: TextIO, names: list[str], rows: list[tuple[str, list[str]]]) -> 
 
 
 def _describe_memory(out: TextIO, fs) -> None:
+    if fs.scope is not None:
+        zones = ", ".join(z.zone_type.label for z in fs.scope.zones if z.pageblocks)
+        out.write(f"memory: imported scope, {fs.mib(fs.pages):.0f} MiB ({fs.pages} pages of "
+                  f"{fs.page_kbytes} KiB) in {zones}, CMA {fs.mib(fs.cma_pages):.0f} MiB ({fs.cma_pages} pages), "
+                  f"{fs.pages_per_pageblock}-page pageblocks, {fs.unmovable_pageblocks} UNMOVABLE; "
+                  "watermarks and lowmem_reserve as imported\n")
+        return
     out.write(f"memory: {fs.mib(fs.pages):.0f} MiB ({fs.pages} pages of {fs.page_kbytes} KiB), CMA "
               f"{fs.mib(fs.cma_pages):.0f} MiB ({fs.cma_pages} pages), {fs.pages_per_pageblock}-page "
               f"pageblocks, {fs.unmovable_pageblocks} UNMOVABLE at boot; watermarks from the v4.6 "

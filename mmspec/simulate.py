@@ -72,8 +72,14 @@ class FullScale:
     cma_in_boot_basis: bool | None = None
     direct_reclaim_rounds: int = 32
     fair_zone_policy: bool = True
+    #: an imported machine (``mmspec import``, ``--scope FILE``): its zones, pageblocks,
+    #: watermarks and lowmem_reserve replace the single derived zone; the sizes above then
+    #: only describe it (mmspec.machine.fullscale.full_scale_of)
+    scope: Scope | None = None
 
     def check(self) -> None:
+        if self.scope is not None:
+            return
         ppb = self.pages_per_pageblock
         if ppb < 2 or ppb & (ppb - 1):
             raise MmspecError(f"pages per pageblock must be a power of two >= 2, got {ppb}")
@@ -97,6 +103,13 @@ def full_scale_scope(design: type[Allocator], fs: FullScale, kswapd_batch: int |
 
     ``kswapd_batch`` None: ``max(SWAP_CLUSTER_MAX, high)`` over the design's zones."""
     fs.check()
+    if fs.scope is not None:
+        scope = fs.scope.with_changes(
+            limits=tuple(BIG if i in (GFP_ATOMIC, GFP_KERNEL, GFP_HIGHUSER_MOVABLE) else 0
+                         for i in range(len(fs.scope.limits))),
+            direct_reclaim_rounds=fs.direct_reclaim_rounds,
+            kswapd_reclaim_batch=kswapd_batch or SWAP_CLUSTER_MAX)
+        return _with_batch(design, scope, kswapd_batch)
     ppb = fs.pages_per_pageblock
     nblocks, ncma = fs.pages // ppb, fs.cma_pages // ppb
     blocks = (["UNMOVABLE"] * fs.unmovable_pageblocks
@@ -110,7 +123,10 @@ def full_scale_scope(design: type[Allocator], fs: FullScale, kswapd_batch: int |
             "zones": {"Normal": {"pageblocks": blocks}},
             "derive_watermarks": derive,
             "requests": {"GFP_ATOMIC": BIG, "GFP_KERNEL": BIG, "GFP_HIGHUSER_MOVABLE": BIG}}
-    scope = parse_scope(data, origin="full-scale scope")
+    return _with_batch(design, parse_scope(data, origin="full-scale scope"), kswapd_batch)
+
+
+def _with_batch(design: type[Allocator], scope: Scope, kswapd_batch: int | None) -> Scope:
     if kswapd_batch is None:
         high = max(z.wmark[2] for z in design(scope).layout)
         scope = scope.with_changes(kswapd_reclaim_batch=max(SWAP_CLUSTER_MAX, high))
