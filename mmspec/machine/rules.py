@@ -73,16 +73,21 @@ def gens_for(lo: tuple[int, int], hi: tuple[int, int]) -> list[Gen]:
     return [g for g in GENERATIONS if g.lo <= hi and g.hi >= lo]
 
 
-def fast_flags(gen: Gen, req: Request) -> list[str]:
-    """alloc_flags of the fast path (``__alloc_pages_nodemask`` / ``prepare_alloc_pages``)."""
-    out = ["ALLOC_WMARK_LOW", "ALLOC_CPUSET"]
-    if gen.fair:
-        out.append("ALLOC_FAIR")
+def _kswapd_cma(gen: Gen, req: Request, out: list[str]) -> list[str]:
+    """ALLOC_KSWAPD (from __GFP_KSWAPD_RECLAIM, v5.0+) and ALLOC_CMA (movable requests)."""
     if gen.name not in ("v4.6", "v4.8") and req.kswapd_reclaim:
         out.append("ALLOC_KSWAPD")
     if req.migratetype == "MIGRATE_MOVABLE":
         out.append("ALLOC_CMA")
     return out
+
+
+def fast_flags(gen: Gen, req: Request) -> list[str]:
+    """alloc_flags of the fast path (``__alloc_pages_nodemask`` / ``prepare_alloc_pages``)."""
+    out = ["ALLOC_WMARK_LOW", "ALLOC_CPUSET"]
+    if gen.fair:
+        out.append("ALLOC_FAIR")
+    return _kswapd_cma(gen, req, out)
 
 
 def slow_flags(gen: Gen, req: Request) -> list[str]:
@@ -107,11 +112,7 @@ def slow_flags(gen: Gen, req: Request) -> list[str]:
                     out.append("ALLOC_HIGHATOMIC")
             if "HIGH" in f:
                 out.remove("ALLOC_CPUSET")
-    if gen.name not in ("v4.6", "v4.8") and req.kswapd_reclaim:
-        out.append("ALLOC_KSWAPD")
-    if req.migratetype == "MIGRATE_MOVABLE":
-        out.append("ALLOC_CMA")
-    return out
+    return _kswapd_cma(gen, req, out)
 
 
 def usable_letters(gen: Gen, flags: list[str]) -> str:
