@@ -7,11 +7,31 @@ request classes are enabled and how many pages each may hold at once, and the sw
 that select kernel behaviour (v4.6 fair zone allocation policy or v4.8 highest-zone-first).
 Each design maps the same scope onto its own zone layout, so designs are compared on the
 same memory.
+
+**One semantics for files and flags.** A scope file (``--scope FILE``, :func:`load_scope`)
+and the command-line options (``--pageblocks``, ``--watermarks``, ``--limit``, ...) are both
+*changes to the default scope*, applied in that order by :func:`merge_scope_data`: a key
+given replaces the default's, tables are merged key by key (``[requests]`` class by class,
+``[zones.X]`` zone by zone and key by key), so an omitted request class keeps the default
+scope's limit and a zone given only ``pageblocks`` keeps the default scope's watermarks for
+that zone. ``watermarks = "derived"`` (``--watermarks Normal=derived``) asks for the v4.6
+formulas instead; a zone the default scope does not have and that gives no watermarks is
+derived too. ``pageblocks = []`` removes a zone of the default scope. :meth:`Scope.to_toml`
+writes every key, so its output loads back to the same scope whatever the default is.
+:func:`parse_scope` is the lower layer: its data is the whole scope (omitted request
+classes 0, omitted watermarks derived).
+
+**Named scopes** are the built-in default (``default``) and the files ``scopes/NAME.toml``
+(shipped with the package); :func:`scope_names` says which names a scope equals, and
+``--scope NAME`` loads one. Expected verdicts are recorded per named scope
+(:func:`mmspec.registry.expected_verdict`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import tomllib
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
@@ -20,16 +40,26 @@ from .errors import ScopeError
 from .vocab import CLASS_INDEX, GFP_CLASSES, MT_FROM_NAME, Migratetype, ZoneType
 
 __all__ = [
-    "Scope", "ZoneSpec", "DEFAULT_SCOPE_TOML", "default_scope", "load_scope", "parse_scope",
-    "init_per_zone_wmark_min", "setup_per_zone_wmarks", "setup_per_zone_lowmem_reserve",
-    "LOWMEM_RESERVE_RATIO",
+    "Scope", "ZoneSpec", "DEFAULT_SCOPE_TOML", "DEFAULT_NAME", "default_scope", "load_scope",
+    "parse_scope", "read_scope_data", "merge_scope_data", "resolve_scope", "named_scopes",
+    "scope_names", "find_scope_file", "init_per_zone_wmark_min", "setup_per_zone_wmarks",
+    "setup_per_zone_lowmem_reserve", "LOWMEM_RESERVE_RATIO",
 ]
+
+#: the name of the built-in default scope among the named scopes
+DEFAULT_NAME = "default"
+#: the keyword for derived watermarks in a zone table (``watermarks = "derived"``)
+DERIVED = "derived"
 
 #: v4.6 ``sysctl_lowmem_reserve_ratio`` on a 64-bit kernel with ZONE_DMA and ZONE_DMA32
 #: (positional array {256, 256, 32}); zones above NORMAL have no lower zone to protect.
 LOWMEM_RESERVE_RATIO = {ZoneType.ZONE_DMA: 256, ZoneType.ZONE_DMA32: 256,
                         ZoneType.ZONE_NORMAL: 32, ZoneType.ZONE_MOVABLE: 32,
                         ZoneType.ZONE_CMA: 32}
+
+#: zones that hold memory only through their own pageblocks (ZONE_MOVABLE and ZONE_CMA
+#: may receive the CMA pageblocks of other zones, depending on the design)
+_PHYSICAL_ONLY = frozenset({ZoneType.ZONE_DMA, ZoneType.ZONE_DMA32, ZoneType.ZONE_NORMAL})
 
 _ZONE_NAMES = {"DMA": ZoneType.ZONE_DMA, "DMA32": ZoneType.ZONE_DMA32,
                "Normal": ZoneType.ZONE_NORMAL, "NORMAL": ZoneType.ZONE_NORMAL,
@@ -130,42 +160,56 @@ class Scope:
         return replace(self, **kw)
 
     def to_toml(self) -> str:
-        """Render the scope back as a TOML scope file (deterministic)."""
+        """Render the scope as a TOML scope file (deterministic).
+
+        Every key the default scope sets is written (a zone of the default scope this scope
+        lacks as ``pageblocks = []``, watermarks left to the formulas as ``"derived"``), so
+        the text loads back (:func:`load_scope`) to this scope."""
+        base = default_scope()
         out = [f"pages_per_pageblock = {self.pages_per_pageblock}",
                f"fair_zone_policy = {str(self.fair_zone_policy).lower()}",
                f"direct_reclaim_rounds = {self.direct_reclaim_rounds}",
                f"kswapd_reclaim_batch = {self.kswapd_reclaim_batch}",
                f"orders = [{', '.join(str(o) for o in self.orders)}]"]
-        if self.pin_blockdev:
-            out.append("pin_blockdev = true")
-        if self.cma_alloc_pageblocks:
+        if self.pin_blockdev or base.pin_blockdev:
+            out.append(f"pin_blockdev = {str(self.pin_blockdev).lower()}")
+        if self.cma_alloc_pageblocks or base.cma_alloc_pageblocks:
             out.append(f"cma_alloc_pageblocks = {self.cma_alloc_pageblocks}")
-        if self.page_age:
-            out.append("page_age = true")
+        if self.page_age or base.page_age:
+            out.append(f"page_age = {str(self.page_age).lower()}")
         out.append("")
-        for z in self.zones:
-            out.append(f"[zones.{z.zone_type.label}]")
-            if z.pageblocks:
+        types = sorted({z.zone_type for z in self.zones} | {z.zone_type for z in base.zones})
+        for zt in types:
+            z = self.zone(zt) or ZoneSpec(zt)
+            b = base.zone(zt) or ZoneSpec(zt)
+            out.append(f"[zones.{zt.label}]")
+            if z.pageblocks or b.pageblocks:
                 out.append("pageblocks = [" + ", ".join(
                     f'"{mt.name[len("MIGRATE_"):]}"' for mt in z.pageblocks) + "]")
-            if z.watermarks is not None:
-                out.append(f"watermarks = [{', '.join(str(w) for w in z.watermarks)}]")
-            if z.lowmem_reserve:
+            out.append(f'watermarks = "{DERIVED}"' if z.watermarks is None else
+                       f"watermarks = [{', '.join(str(w) for w in z.watermarks)}]")
+            if z.lowmem_reserve or b.lowmem_reserve:
                 out.append("lowmem_reserve = { " + ", ".join(
-                    f"{zt.label} = {v}" for zt, v in z.lowmem_reserve) + " }")
+                    f"{czt.label} = {v}" for czt, v in z.lowmem_reserve) + " }")
             out.append("")
         if self.derive:
             out.append("[derive_watermarks]")
             out.extend(f"{k} = {_toml_value(v)}" for k, v in self.derive)
             out.append("")
         out.append("[requests]")
-        out.extend(f"{c.name if c.name.isidentifier() else c.short.upper()} = {n}"
-                   for c, n in zip(GFP_CLASSES, self.limits)
-                   if n or not c.high_order)     # high-order classes only when enabled
+        out.extend(f"{_class_key(i)} = {n}"
+                   for i, (c, n, d) in enumerate(zip(GFP_CLASSES, self.limits, base.limits))
+                   if n or d or not c.high_order)     # high-order classes only when enabled
         if self.extra:
             out.extend(["", "[design]"])
             out.extend(f"{k} = {_toml_value(v)}" for k, v in self.extra)
         return "\n".join(out) + "\n"
+
+
+def _class_key(i: int) -> str:
+    """The spelling of request class ``i`` in scope files (``GFP_KERNEL``, ``BLOCKDEV``)."""
+    c = GFP_CLASSES[i]
+    return c.name if c.name.isidentifier() else c.short.upper()
 
 
 def _toml_value(v: Any) -> str:
@@ -247,9 +291,12 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
             raise ScopeError(f"{origin}: [zones.CMA] takes only watermarks; put the CMA area in "
                              "its physical zone as CMA pageblocks")
         wm = spec.get("watermarks")
+        if wm == DERIVED:
+            wm = None
         if wm is not None:
             if (not isinstance(wm, list) or len(wm) != 3):
-                raise ScopeError(f"{origin}: zones.{name}.watermarks must be [min, low, high]")
+                raise ScopeError(f"{origin}: zones.{name}.watermarks must be [min, low, high] "
+                                 f'or "{DERIVED}"')
             mn, lo, hi = (_int(w, f"{origin}: zones.{name}.watermarks", 0) for w in wm)
             if mn > lo or lo > hi:
                 raise ScopeError(f"{origin}: zones.{name}.watermarks {wm} are impossible: "
@@ -264,7 +311,13 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
             if cz not in _ZONE_NAMES:
                 raise ScopeError(f"{origin}: zones.{name}.lowmem_reserve names unknown zone {cz!r}")
             lr.append((_ZONE_NAMES[cz], _int(v, f"{origin}: zones.{name}.lowmem_reserve.{cz}")))
-        zones.append(ZoneSpec(zt, tuple(blocks), wm, tuple(lr)))
+        if not blocks and zt in _PHYSICAL_ONLY and (wm is not None or lr):
+            what = "watermarks" if wm is not None else "lowmem_reserve"
+            raise ScopeError(f"{origin}: zones.{name} has {what} but no pageblocks; give its "
+                             f'pageblocks, or watermarks = "{DERIVED}" and no lowmem_reserve '
+                             "to leave the zone out")
+        if blocks or wm is not None or lr:      # an empty zone table says nothing
+            zones.append(ZoneSpec(zt, tuple(blocks), wm, tuple(lr)))
     zones.sort(key=lambda z: z.zone_type)
     for a, b in zip(zones, zones[1:]):
         if a.zone_type == b.zone_type:
@@ -272,6 +325,18 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
                              "(zone names are case-sensitive aliases: use one table per zone)")
     if not any(z.pageblocks for z in zones):
         raise ScopeError(f"{origin}: no zone has pageblocks; give e.g. zones.Normal.pageblocks")
+    total = sum(len(z.pageblocks) for z in zones) * ppb
+    for z in zones:
+        if z.watermarks is None:
+            continue
+        # a zone's own pages; the CMA zone (and a Movable zone without pageblocks) gets its
+        # memory from other zones' CMA pageblocks: at most the whole scope
+        size = len(z.pageblocks) * ppb if z.pageblocks else total
+        if max(z.watermarks) > size:
+            raise ScopeError(f"{origin}: zones.{z.zone_type.label}.watermarks "
+                             f"{list(z.watermarks)} exceed the zone's {size} pages"
+                             + ("" if z.pageblocks else " (the scope's memory)")
+                             + "; a watermark larger than the zone can never be met")
     req = data.get("requests", {})
     if not isinstance(req, dict):
         raise ScopeError(f"{origin}: [requests] must be a table of class = pages")
@@ -326,25 +391,128 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
                  **features)
 
 
-def load_scope(path: str) -> Scope:
-    """Read a TOML scope file. Raises ScopeError (one line) for any problem."""
+def read_scope_data(path: str) -> dict[str, Any]:
+    """The TOML data of a scope file. Raises ScopeError (one line) for any problem."""
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
         raise ScopeError(f"scope file {path!r} does not exist") from None
     except IsADirectoryError:
         raise ScopeError(f"scope file {path!r} is a directory, not a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScopeError(f"scope file {path!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScopeError(f"scope file {path!r} nests arrays or tables too deeply to be a "
+                         "scope file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ScopeError(f"scope file {path!r} cannot be read: {exc}") from None
-    return parse_scope(data, origin=path)
 
 
+def _canonical(key: str, names: Mapping[str, Any], spell) -> str:
+    return spell(names[key]) if key in names else key
+
+
+def merge_scope_data(base: Mapping[str, Any], over: Mapping[str, Any],
+                     origin: str = "scope") -> dict[str, Any]:
+    """``over`` applied to ``base`` (TOML data of scopes): a key of ``over`` replaces the
+    base's; the tables ``[requests]``, ``[derive_watermarks]`` and ``[design]`` are merged
+    key by key and ``[zones]`` zone by zone, each zone key by key. Zone and request-class
+    aliases (``NORMAL``, ``atomic``) are merged under one spelling; naming one twice in
+    ``over`` is a ScopeError. Malformed values are left for :func:`parse_scope` to report."""
+    out = dict(base)
+    for key, val in over.items():
+        old = out.get(key)
+        if not (isinstance(val, dict) and isinstance(old, dict)):
+            out[key] = val
+            continue
+        if key == "zones":
+            names, spell = _ZONE_NAMES, lambda zt: zt.label
+        elif key == "requests":
+            names, spell = CLASS_INDEX, _class_key
+        else:
+            names, spell = {}, str
+        merged = {_canonical(k, names, spell): v for k, v in old.items()}
+        seen: dict[str, str] = {}
+        for k, v in val.items():
+            c = _canonical(k, names, spell)
+            if c in seen:
+                what = "zone" if key == "zones" else "request class" if key == "requests" else "key"
+                raise ScopeError(f"{origin}: {what} {c} is given twice (as {seen[c]!r} and "
+                                 f"{k!r}); give it once")
+            seen[c] = k
+            if key == "zones" and isinstance(v, dict) and isinstance(merged.get(c), dict):
+                merged[c] = {**merged[c], **v}
+            else:
+                merged[c] = v
+        out[key] = merged
+    return out
+
+
+def resolve_scope(*layers: tuple[Mapping[str, Any], str]) -> Scope:
+    """The default scope with each ``(data, origin)`` layer applied in turn
+    (:func:`merge_scope_data`); errors name the origin of the last layer."""
+    data: dict[str, Any] = tomllib.loads(DEFAULT_SCOPE_TOML)
+    origin = "default scope"
+    for layer, origin in layers:
+        data = merge_scope_data(data, layer, origin)
+    return parse_scope(data, origin=origin)
+
+
+def load_scope(path: str) -> Scope:
+    """Read a TOML scope file: changes to the default scope (see the module docstring).
+    Raises ScopeError (one line) for any problem."""
+    return resolve_scope((read_scope_data(path), path))
+
+
+@functools.lru_cache(maxsize=1)
 def default_scope() -> Scope:
     """The default scope (``DEFAULT_SCOPE_TOML``)."""
     return parse_scope(tomllib.loads(DEFAULT_SCOPE_TOML), origin="default scope")
+
+
+def _scopes_dir() -> str | None:
+    """``scopes/``: installed inside the package, or at the top of a checkout."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for d in (os.path.join(here, "scopes"), os.path.join(os.path.dirname(here), "scopes")):
+        if os.path.isdir(d):
+            return d
+    return None
+
+
+def named_scopes() -> dict[str, str]:
+    """``{name: path}`` of the shipped scope files ``scopes/NAME.toml``, sorted by name
+    (the built-in default is :data:`DEFAULT_NAME`, not a file)."""
+    d = _scopes_dir()
+    if d is None:
+        return {}
+    return {f[:-5]: os.path.join(d, f) for f in sorted(os.listdir(d))
+            if f.endswith(".toml") and f[:-5] != DEFAULT_NAME}
+
+
+@functools.lru_cache(maxsize=None)
+def _named(name: str, path: str) -> Scope | None:
+    try:
+        return load_scope(path)
+    except ScopeError:
+        return None
+
+
+def scope_names(scope: Scope) -> list[str]:
+    """The names of the named scopes equal to ``scope`` (``default`` first)."""
+    out = [DEFAULT_NAME] if scope == default_scope() else []
+    return out + [n for n, p in named_scopes().items() if _named(n, p) == scope]
+
+
+def find_scope_file(arg: str) -> str:
+    """``--scope ARG``: a path, or the name of a shipped scope (``--scope tiny``)."""
+    if os.path.lexists(arg) or "/" in arg or arg.endswith(".toml"):
+        return arg
+    named = named_scopes()
+    if arg in named:
+        return named[arg]
+    raise ScopeError(f"scope file {arg!r} does not exist (named scopes: "
+                     f"{', '.join(named) or 'none'})")
 
 
 # --------------------------------------------------------------------------------------

@@ -330,3 +330,93 @@ def test_scope_dataclass_defaults():
     s = Scope()
     assert s.pageblock_order == 1
     assert Scope(pages_per_pageblock=512).pageblock_order == 9
+
+
+# ------------------------------------------------------------------------------------------
+# One semantics for files and flags: changes to the default scope.
+
+from mmspec.scope import (find_scope_file, merge_scope_data, named_scopes,  # noqa: E402
+                          read_scope_data, resolve_scope, scope_names)
+
+
+def _load_text(tmp_path, text: str) -> Scope:
+    p = tmp_path / "s.toml"
+    p.write_text(text)
+    return load_scope(str(p))
+
+
+def test_a_partial_file_keeps_the_default_for_what_it_omits(tmp_path):
+    s = _load_text(tmp_path, "[requests]\nGFP_KERNEL = 1\n")
+    d = default_scope()
+    assert s.limits == (d.limits[0], 1) + d.limits[2:]      # not 0 for the omitted classes
+    assert s.zones == d.zones and s.fair_zone_policy == d.fair_zone_policy
+
+
+def test_a_zone_given_pageblocks_only_keeps_the_defaults_watermarks(tmp_path):
+    s = _load_text(tmp_path, '[zones.NORMAL]\npageblocks = ["U", "C"]\n')
+    assert s.zone(ZoneType.ZONE_NORMAL).watermarks == (2, 3, 4)
+    assert s.zone(ZoneType.ZONE_NORMAL).pageblocks == (Migratetype.MIGRATE_UNMOVABLE,
+                                                        Migratetype.MIGRATE_CMA)
+
+
+def test_derived_watermarks_on_request(tmp_path):
+    s = _load_text(tmp_path, '[zones.Normal]\nwatermarks = "derived"\n')
+    assert s.zone(ZoneType.ZONE_NORMAL).watermarks is None
+    m = get_design("migrate_cma")(s)
+    # min_free_kbytes 128 -> pages_min 32, gap max(32 >> 2, 6 * 10 // 10000) = 8: degenerate
+    assert m.layout[0].wmark == (32, 40, 48)
+
+
+def test_pageblocks_empty_removes_a_zone_and_to_toml_says_so(tmp_path):
+    s = _load_text(tmp_path, '[zones.Normal]\npageblocks = []\nwatermarks = "derived"\n'
+                   '[zones.DMA32]\npageblocks = ["U", "M", "C"]\nwatermarks = [1, 2, 3]\n')
+    assert [z.zone_type for z in s.zones if z.pageblocks] == [ZoneType.ZONE_DMA32]
+    text = s.to_toml()
+    assert "[zones.Normal]\npageblocks = []" in text
+    assert _load_text(tmp_path, text) == s
+
+
+def test_to_toml_loads_back_for_any_scope(tmp_path):
+    for scope in (default_scope(), default_scope().with_changes(fair_zone_policy=False),
+                  parse_scope(tomllib.loads(DERIVED)), parse_scope(tomllib.loads(
+                      '[zones.Movable]\npageblocks = ["M"]\n[requests]\nGFP_HIGHUSER_MOVABLE = 1\n'))):
+        assert _load_text(tmp_path, scope.to_toml()) == scope
+
+
+def test_merge_is_zone_by_zone_and_class_by_class():
+    base = tomllib.loads(DEFAULT_SCOPE_TOML)
+    d = merge_scope_data(base, {"zones": {"NORMAL": {"watermarks": [1, 1, 1]}},
+                                "requests": {"atomic": 0}})
+    assert d["zones"]["Normal"] == {"pageblocks": base["zones"]["Normal"]["pageblocks"],
+                                    "watermarks": [1, 1, 1]}
+    assert d["requests"]["GFP_ATOMIC"] == 0 and "atomic" not in d["requests"]
+    with pytest.raises(ScopeError, match="zone Normal is given twice"):
+        merge_scope_data(base, {"zones": {"Normal": {}, "NORMAL": {}}}, origin="x")
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[zones.Normal]\nwatermarks = [1, 2, 11]\n', "exceed the zone's 10 pages"),
+    ('[zones.CMA]\nwatermarks = [1, 2, 11]\n', "exceed the zone's 10 pages (the scope's memory)"),
+    ('[zones.DMA]\nwatermarks = [1, 2, 3]\n', "zones.DMA has watermarks but no pageblocks"),
+    ('[zones.DMA32]\nlowmem_reserve = { Normal = 1 }\n', "has lowmem_reserve but no pageblocks"),
+    ('[zones.Normal]\nwatermarks = "formulas"\n', 'or "derived"'),
+])
+def test_impossible_watermarks_are_errors(tmp_path, text, needle):
+    with pytest.raises(ScopeError) as ei:
+        _load_text(tmp_path, text)
+    assert needle in str(ei.value) and "\n" not in str(ei.value)
+
+
+def test_deeply_nested_toml_is_a_one_line_error(tmp_path):
+    p = tmp_path / "deep.toml"
+    p.write_text("x = " + "{a = " * 3000 + "1" + "}" * 3000 + "\n")
+    with pytest.raises(ScopeError, match="too deeply"):
+        read_scope_data(str(p))
+
+
+def test_named_scopes():
+    assert {"tiny", "compaction"} <= set(named_scopes())
+    assert scope_names(default_scope())[0] == "default"
+    assert scope_names(load_scope(find_scope_file("compaction"))) == ["compaction"]
+    assert scope_names(default_scope().with_changes(fair_zone_policy=False)) == []
+    assert resolve_scope() == default_scope()
