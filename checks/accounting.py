@@ -25,7 +25,7 @@ from ._cma import on_kinds
 _KERNEL_CLASSES = tuple(i for i, c in enumerate(GFP_CLASSES)
                         if c.migratetype in (Migratetype.MIGRATE_UNMOVABLE,
                                              Migratetype.MIGRATE_RECLAIMABLE))
-_ALL = {"*": Verdict.HOLDS}   # every design, including ones added later
+_ALL = {"*": {"*": Verdict.HOLDS}}   # at every scope, for every design (also later ones)
 
 
 def _conservation_broken(model, s) -> bool:

@@ -41,7 +41,7 @@ BLOCKDEV_IN_CMA = Check(
     witness_doc="a blockdev buffer allocation succeeds while CMA memory has a free page",
     witness=_blockdev_alloc_while_cma_free,
     bad_step=_blockdev_in_cma,
-    expected={"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.HOLDS},
+    expected={"tiny": {"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.HOLDS}},
     needs=("fast path: Normal",),   # the only zone blockdev requests reach in zone designs
 )
 

@@ -74,7 +74,7 @@ CMA_ALLOC_NO_EBUSY = Check(
     witness_doc="cma_alloc is attempted while CMA memory holds an in-use page",
     witness=_cma_alloc_with_work,
     bad_step=_cma_alloc_fails_busy,
-    expected={"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.HOLDS},
+    expected={"tiny": {"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.HOLDS}},
     needs=("cma_alloc",),
     scope=SCOPE,
 )
@@ -87,7 +87,7 @@ CMA_ALLOC_NEVER_FAILS = Check(
     witness=_cma_alloc_with_work,
     bad_step=_cma_alloc_fails,
     # what the model shows (zone_cma: -ENOMEM, migration targets confined to ZONE_NORMAL)
-    expected={"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.VIOLATED},
+    expected={"tiny": {"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.VIOLATED}},
     needs=("cma_alloc",),
     scope=SCOPE,
 )

@@ -89,8 +89,8 @@ COMPACTION_EMPTIES_UNUSABLE_CMA = Check(
                 "holds movable pages",
     witness=_compaction_for_unmovable,
     bad_step=_empties_cma,
-    expected={"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.HOLDS,
-              "migrate_cma_compaction_skip": Verdict.HOLDS},
+    expected={"compaction": {"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.HOLDS,
+                             "migrate_cma_compaction_skip": Verdict.HOLDS}},
     needs=("direct compaction",),
     scope=SCOPE,
 )

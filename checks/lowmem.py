@@ -46,7 +46,7 @@ UNMOVABLE_PRESSURE_WHILE_HALF_FREE = Check(
     witness_doc="an unmovable request arrives while more than half of memory is free",
     witness=_unmovable_request_while_half_free,
     bad_step=_pressure_while_half_free,
-    expected={"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.VIOLATED},
+    expected={"tiny": {"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.VIOLATED}},
     needs=("slow path",),
 )
 

@@ -101,10 +101,11 @@ KSWAPD_RECLAIMS_WHILE_CMA_IDLE = Check(
     witness_doc="kswapd reclaims a page",
     witness=_kswapd_reclaims,
     bad_step=_kswapd_reclaims_while_cma_idle,
-    expected={"migrate_cma": Verdict.VIOLATED,
-              # fair policy: movable pages land in Normal while ZONE_CMA is NR_ALLOC_BATCH-
-              # depleted; frees can then empty ZONE_CMA again before Normal is reclaimed
-              "zone_cma": Verdict.VIOLATED},
+    expected={"tiny": {"migrate_cma": Verdict.VIOLATED,
+                       # fair policy: movable pages land in Normal while ZONE_CMA is
+                       # NR_ALLOC_BATCH-depleted; frees can then empty ZONE_CMA again
+                       # before Normal is reclaimed
+                       "zone_cma": Verdict.VIOLATED}},
     needs=("kswapd reclaim",),
 )
 
@@ -115,10 +116,11 @@ MOVABLE_BYPASSES_IDLE_CMA = Check(
     witness_doc="a movable allocation is served from ordinary memory",
     witness=_movable_from_ordinary,
     bad_step=_movable_bypasses_idle_cma,
-    expected={"migrate_cma": Verdict.VIOLATED,
-              # HOLDS under --no-fair (highest-zone-first); the fair pass skips a depleted
-              # ZONE_CMA (Mel's point: the zone's benefit depends on the zone policy)
-              "zone_cma": Verdict.VIOLATED},
+    expected={"tiny": {"migrate_cma": Verdict.VIOLATED,
+                       # HOLDS under --no-fair (highest-zone-first); the fair pass skips
+                       # a depleted ZONE_CMA (Mel's point: the zone's benefit depends on
+                       # the zone policy)
+                       "zone_cma": Verdict.VIOLATED}},
     needs=("fast path: Normal",),
 )
 
@@ -130,7 +132,7 @@ UTILIZATION_OSCILLATION = LivenessCheck(
     witness=_reclaim_movable_while_idle,
     stay=_stay_cma_idle,
     accept=_kswapd_reclaims_movable,
-    expected={"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.VIOLATED},
+    expected={"tiny": {"migrate_cma": Verdict.VIOLATED, "zone_cma": Verdict.VIOLATED}},
     needs=("kswapd reclaim",),
 )
 

@@ -12,11 +12,12 @@ import importlib
 import importlib.util
 import pkgutil
 from types import ModuleType
-from typing import Sequence
+from typing import Mapping, Sequence
 
-from .check import Check
+from .check import Check, Verdict, effective_scope
 from .errors import MmspecError, UnknownName
 from .kernel import Allocator
+from .scope import Scope, default_scope, scope_names
 
 __all__ = ["designs", "checks", "expected_verdict", "get_design", "get_checks", "load_design_file", "load_check_file"]
 
@@ -76,6 +77,9 @@ def _load_file(path: str, what: str) -> ModuleType:
         spec.loader.exec_module(mod)
     except FileNotFoundError:
         raise MmspecError(f"{what} file {path!r} does not exist") from None
+    except SystemExit as exc:   # sys.exit() while importing must not end mmspec's run
+        raise MmspecError(f"{what} file {path!r} called sys.exit({exc.code!r}) while being "
+                          "imported; a design or check file must only define classes") from None
     except Exception as exc:  # the user's file failed to import: report it in one line
         raise MmspecError(f"{what} file {path!r} failed to import: "
                           f"{type(exc).__name__}: {exc}") from None
@@ -100,11 +104,47 @@ def load_check_file(path: str) -> list[Check]:
     return list(cs)
 
 
-def expected_verdict(design: type[Allocator], check: Check):
-    """The recorded expectation for (design, check): the design's own ``expected`` table
-    (``{check name: Verdict}``, for designs added as one file) wins over the check's; a
-    check's ``"*"`` entry is its expectation for every design (e.g. bookkeeping invariants)."""
-    own = getattr(design, "expected", None) or {}
-    if check.name in own:
-        return own[check.name]
-    return check.expected.get(design.name, check.expected.get("*"))
+def _table(expected, name: str, where: str) -> Mapping:
+    """The expectations recorded for scope ``name`` in an ``expected`` mapping
+    ``{scope name: {key: Verdict}}``."""
+    if not isinstance(expected, Mapping):
+        raise MmspecError(f"{where}: expected must map scope names to tables, e.g. "
+                          '{"tiny": {...}}')
+    tab = expected.get(name, {})
+    if not isinstance(tab, Mapping):
+        raise MmspecError(f"{where}: expected[{name!r}] must be a table {{name: Verdict}}")
+    return tab
+
+
+def expected_verdict(design: type[Allocator], check: Check, scope: Scope | None = None
+                     ) -> Verdict | None:
+    """The expectation recorded for ``check`` on ``design`` at ``scope`` (default: the
+    default scope), or None.
+
+    Expectations are data recorded per *named scope* (:func:`mmspec.scope.scope_names`:
+    ``default`` and the files ``scopes/NAME.toml``): a design's ``expected`` and a check's
+    ``expected`` map a scope name to ``{check name: Verdict}`` and ``{design name:
+    Verdict}`` respectively (a check's ``"*"`` entry holds for every design; a scope key
+    ``"*"`` holds at every scope, e.g. bookkeeping invariants). A cell is judged by the
+    names of the scope it ran at (``scope`` with the check's own overrides,
+    :func:`~mmspec.check.effective_scope`), then by the names of ``scope`` itself, then by
+    ``"*"``; in each, the design's own table wins over the check's. Otherwise there is no
+    expectation at that scope.
+    """
+    base = scope if scope is not None else default_scope()
+    names = scope_names(effective_scope(base, check))
+    if check.scope:
+        names += [n for n in scope_names(base) if n not in names]
+    names.append("*")
+    where_d = f"design {design.name}"
+    where_c = f"check {check.name}"
+    for name in names:
+        own = _table(getattr(design, "expected", None) or {}, name, where_d)
+        if check.name in own:
+            return own[check.name]
+        tab = _table(check.expected, name, where_c)
+        if design.name in tab:
+            return tab[design.name]
+        if "*" in tab:
+            return tab["*"]
+    return None

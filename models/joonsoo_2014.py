@@ -57,28 +57,30 @@ class Joonsoo2014(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
-    # Verdicts the model shows at the default scope with both switches on
+    # Verdicts the model shows at scope `tiny` with both switches on
     # (`mmspec check --design joonsoo_2014`); observations, pinned by tests/test_designs.py.
     expected = {
-        "atomic_while_kswapd_sleeps": Verdict.HOLDS,          # C5 confirmed (patch 3)
-        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,
-        "movable_bypasses_idle_cma": Verdict.HOLDS,           # C3: interleave uses CMA early
-        "utilization_oscillation": Verdict.HOLDS,             # C3: no C1/C2 cycle
-        # VACUOUS: at this scope no unmovable/reclaimable request ever enters direct reclaim
-        # under this design (movable requests wake kswapd early and are steered into CMA), so
-        # this check tests nothing here. With one more GFP_KERNEL page
-        # (--limit GFP_KERNEL=3) it is VIOLATED in 7 steps (C7: the reclaim path is unchanged).
-        "unmovable_reclaim_frees_cma": Verdict.VACUOUS,
-        # C11: unmovable requests do arrive while over half of memory is free (witness), and
-        # none fails or reclaims then: the aggressive CMA use keeps ordinary memory free.
-        "unmovable_pressure_while_half_free": Verdict.HOLDS,
-        "blockdev_in_cma": Verdict.VIOLATED,
-        # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
-        "compaction_empties_unusable_cma": Verdict.VIOLATED,
-        "cma_alloc_no_ebusy": Verdict.VIOLATED,
-        "cma_alloc_never_fails": Verdict.VIOLATED,
-        "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
-        "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        "tiny": {
+            "atomic_while_kswapd_sleeps": Verdict.HOLDS,          # C5 confirmed (patch 3)
+            "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,
+            "movable_bypasses_idle_cma": Verdict.HOLDS,           # C3: interleave uses CMA early
+            "utilization_oscillation": Verdict.HOLDS,             # C3: no C1/C2 cycle
+            # VACUOUS: at this scope no unmovable/reclaimable request ever enters direct reclaim
+            # under this design (movable requests wake kswapd early and are steered into CMA), so
+            # this check tests nothing here. With one more GFP_KERNEL page
+            # (--limit GFP_KERNEL=3) it is VIOLATED in 7 steps (C7: the reclaim path is unchanged).
+            "unmovable_reclaim_frees_cma": Verdict.VACUOUS,
+            # C11: unmovable requests do arrive while over half of memory is free (witness), and
+            # none fails or reclaims then: the aggressive CMA use keeps ordinary memory free.
+            "unmovable_pressure_while_half_free": Verdict.HOLDS,
+            "blockdev_in_cma": Verdict.VIOLATED,
+            # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
+            "cma_alloc_no_ebusy": Verdict.VIOLATED,
+            "cma_alloc_never_fails": Verdict.VIOLATED,
+            "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+            "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        },
+        "compaction": {"compaction_empties_unusable_cma": Verdict.VIOLATED},
     }
 
     def __init__(self, scope):

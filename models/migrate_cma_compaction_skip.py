@@ -48,24 +48,26 @@ class MigrateCmaCompactionSkip(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
-    # Verdicts the model shows at the default scope (`mmspec check --design
+    # Verdicts the model shows at scope `tiny` (`mmspec check --design
     # migrate_cma_compaction_skip`; compaction checks at their own scope,
     # checks/compaction.py); observations, pinned by tests. Without high-order requests the
     # design is v4.6 exactly, so the order-0 checks match migrate_cma.
     expected = {
-        "atomic_while_kswapd_sleeps": Verdict.VIOLATED,
-        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,
-        "movable_bypasses_idle_cma": Verdict.VIOLATED,
-        "utilization_oscillation": Verdict.VIOLATED,
-        "unmovable_reclaim_frees_cma": Verdict.VIOLATED,
-        "unmovable_pressure_while_half_free": Verdict.VIOLATED,
-        "blockdev_in_cma": Verdict.VIOLATED,
-        "compaction_empties_unusable_cma": Verdict.HOLDS,        # C10 (Mel's side)
-        # opt-in checks at their own scopes (order 0 there: identical to migrate_cma)
-        "cma_alloc_no_ebusy": Verdict.VIOLATED,
-        "cma_alloc_never_fails": Verdict.VIOLATED,
-        "page_age_inversion": Verdict.VACUOUS,         # one zone: no "other zone" to invert
-        "page_age_inversion_fair": Verdict.VACUOUS,
+        "tiny": {
+            "atomic_while_kswapd_sleeps": Verdict.VIOLATED,
+            "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,
+            "movable_bypasses_idle_cma": Verdict.VIOLATED,
+            "utilization_oscillation": Verdict.VIOLATED,
+            "unmovable_reclaim_frees_cma": Verdict.VIOLATED,
+            "unmovable_pressure_while_half_free": Verdict.VIOLATED,
+            "blockdev_in_cma": Verdict.VIOLATED,
+            # opt-in checks at their own scopes (order 0 there: identical to migrate_cma)
+            "cma_alloc_no_ebusy": Verdict.VIOLATED,
+            "cma_alloc_never_fails": Verdict.VIOLATED,
+            "page_age_inversion": Verdict.VACUOUS,         # one zone: no "other zone" to invert
+            "page_age_inversion_fair": Verdict.VACUOUS,
+        },
+        "compaction": {"compaction_empties_unusable_cma": Verdict.HOLDS},  # C10 (Mel's side)
     }
 
     def compaction_source_ok(self, block_mt: int, request_mt: int, sync: bool) -> bool:

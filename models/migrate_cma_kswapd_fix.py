@@ -51,24 +51,26 @@ class MigrateCmaKswapdFix(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
-    # Verdicts the model shows at the default scope
+    # Verdicts the model shows at scope `tiny`
     # (`mmspec check --design migrate_cma_kswapd_fix`); observations, pinned by tests.
     expected = {
-        # C4 fixed without a zone (Mel's side of C6): HOLDS, also with
-        # --limit GFP_HIGHUSER_MOVABLE=4.
-        "atomic_while_kswapd_sleeps": Verdict.HOLDS,
-        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,   # C1: earlier wakes, same target
-        "movable_bypasses_idle_cma": Verdict.VIOLATED,        # C2: CMA still last resort
-        "utilization_oscillation": Verdict.VIOLATED,          # C1/C2 cycle unchanged
-        "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7
-        "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
-        "blockdev_in_cma": Verdict.VIOLATED,
-        # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
-        "compaction_empties_unusable_cma": Verdict.VIOLATED,
-        "cma_alloc_no_ebusy": Verdict.VIOLATED,
-        "cma_alloc_never_fails": Verdict.VIOLATED,
-        "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
-        "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        "tiny": {
+            # C4 fixed without a zone (Mel's side of C6): HOLDS, also with
+            # --limit GFP_HIGHUSER_MOVABLE=4.
+            "atomic_while_kswapd_sleeps": Verdict.HOLDS,
+            "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,   # C1: earlier wakes, same target
+            "movable_bypasses_idle_cma": Verdict.VIOLATED,        # C2: CMA still last resort
+            "utilization_oscillation": Verdict.VIOLATED,          # C1/C2 cycle unchanged
+            "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7
+            "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
+            "blockdev_in_cma": Verdict.VIOLATED,
+            # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
+            "cma_alloc_no_ebusy": Verdict.VIOLATED,
+            "cma_alloc_never_fails": Verdict.VIOLATED,
+            "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+            "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        },
+        "compaction": {"compaction_empties_unusable_cma": Verdict.VIOLATED},
     }
 
     def get_page_from_freelist(self, w, ci, order, alloc_flags, where):

@@ -44,29 +44,31 @@ class PreferCmaV58(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
-    # Verdicts the model shows at the default scope (`mmspec check --design prefer_cma_v58`);
+    # Verdicts the model shows at scope `tiny` (`mmspec check --design prefer_cma_v58`);
     # observations, pinned by tests/test_designs.py. Claim numbers: history-and-claims.md s7.
     expected = {
-        # C17 (2023 counterexample to the 50 % rule): HOLDS here only because the default
-        # scope's movable demand (3 + 1 blockdev pages) is too small. With one more movable
-        # page (--limit GFP_HIGHUSER_MOVABLE=4) it is VIOLATED in 8 steps: at free 4, free
-        # CMA 2 the rule does not fire (2 > 4 // 2 fails), the blockdev request takes an
-        # ordinary MOVABLE page in the fast path (ALLOC_CMA check 4 > low 3, kswapd asleep)
-        # and the GFP_ATOMIC request sees free - free_cma = 1 <= min 2->1 and fails. That
-        # trace is pinned by tests/test_designs.py. C17 confirmed, scope-dependent.
-        "atomic_while_kswapd_sleeps": Verdict.HOLDS,
-        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,   # C1 unchanged before CMA dominates
-        "movable_bypasses_idle_cma": Verdict.VIOLATED,        # C16: CMA only once > half of free
-        "utilization_oscillation": Verdict.VIOLATED,          # C1/C2 cycle still reachable
-        "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7: reclaim unchanged
-        "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
-        "blockdev_in_cma": Verdict.VIOLATED,                  # v5.8 keys on MIGRATE_MOVABLE
-        # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
-        "compaction_empties_unusable_cma": Verdict.VIOLATED,
-        "cma_alloc_no_ebusy": Verdict.VIOLATED,
-        "cma_alloc_never_fails": Verdict.VIOLATED,
-        "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
-        "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        "tiny": {
+            # C17 (2023 counterexample to the 50 % rule): HOLDS here only because the default
+            # scope's movable demand (3 + 1 blockdev pages) is too small. With one more movable
+            # page (--limit GFP_HIGHUSER_MOVABLE=4) it is VIOLATED in 8 steps: at free 4, free
+            # CMA 2 the rule does not fire (2 > 4 // 2 fails), the blockdev request takes an
+            # ordinary MOVABLE page in the fast path (ALLOC_CMA check 4 > low 3, kswapd asleep)
+            # and the GFP_ATOMIC request sees free - free_cma = 1 <= min 2->1 and fails. That
+            # trace is pinned by tests/test_designs.py. C17 confirmed, scope-dependent.
+            "atomic_while_kswapd_sleeps": Verdict.HOLDS,
+            "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,   # C1 unchanged before CMA dominates
+            "movable_bypasses_idle_cma": Verdict.VIOLATED,        # C16: CMA only once > half of free
+            "utilization_oscillation": Verdict.VIOLATED,          # C1/C2 cycle still reachable
+            "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7: reclaim unchanged
+            "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
+            "blockdev_in_cma": Verdict.VIOLATED,                  # v5.8 keys on MIGRATE_MOVABLE
+            # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
+            "cma_alloc_no_ebusy": Verdict.VIOLATED,
+            "cma_alloc_never_fails": Verdict.VIOLATED,
+            "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+            "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        },
+        "compaction": {"compaction_empties_unusable_cma": Verdict.VIOLATED},
     }
 
     def cma_first(self, w, p, mt, alloc_flags):

@@ -50,24 +50,26 @@ class ShouldTryCma(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
-    # Verdicts the model shows at the default scope (`mmspec check --design should_try_cma`);
+    # Verdicts the model shows at scope `tiny` (`mmspec check --design should_try_cma`);
     # observations, pinned by tests/test_designs.py. Claim numbers: history-and-claims.md s7.
     expected = {
-        # C18 confirmed: HOLDS, and still HOLDS with --limit GFP_HIGHUSER_MOVABLE=4 or 5,
-        # where prefer_cma_v58 is VIOLATED (tests/test_designs.py pins both).
-        "atomic_while_kswapd_sleeps": Verdict.HOLDS,
-        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,   # C1 not fully removed
-        "movable_bypasses_idle_cma": Verdict.HOLDS,           # C18: CMA used from the start
-        "utilization_oscillation": Verdict.HOLDS,             # C3-like: no C1/C2 cycle
-        "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7: reclaim unchanged
-        "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
-        "blockdev_in_cma": Verdict.VIOLATED,                  # any ALLOC_CMA request qualifies
-        # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
-        "compaction_empties_unusable_cma": Verdict.VIOLATED,
-        "cma_alloc_no_ebusy": Verdict.VIOLATED,
-        "cma_alloc_never_fails": Verdict.VIOLATED,
-        "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
-        "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        "tiny": {
+            # C18 confirmed: HOLDS, and still HOLDS with --limit GFP_HIGHUSER_MOVABLE=4 or 5,
+            # where prefer_cma_v58 is VIOLATED (tests/test_designs.py pins both).
+            "atomic_while_kswapd_sleeps": Verdict.HOLDS,
+            "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,   # C1 not fully removed
+            "movable_bypasses_idle_cma": Verdict.HOLDS,           # C18: CMA used from the start
+            "utilization_oscillation": Verdict.HOLDS,             # C3-like: no C1/C2 cycle
+            "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7: reclaim unchanged
+            "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11
+            "blockdev_in_cma": Verdict.VIOLATED,                  # any ALLOC_CMA request qualifies
+            # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
+            "cma_alloc_no_ebusy": Verdict.VIOLATED,
+            "cma_alloc_never_fails": Verdict.VIOLATED,
+            "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+            "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        },
+        "compaction": {"compaction_empties_unusable_cma": Verdict.VIOLATED},
     }
 
     def get_page_from_freelist(self, w, ci, order, alloc_flags, where):

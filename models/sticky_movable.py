@@ -54,25 +54,27 @@ class StickyMovable(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
-    # Verdicts the model shows at the default scope with interleaving on
+    # Verdicts the model shows at scope `tiny` with interleaving on
     # (`mmspec check --design sticky_movable`); observations, pinned by tests. With
     # sticky_interleave = false the design is migrate_cma (5986 states, same verdicts).
     expected = {
-        # HOLDS: the interleave spreads movable pages over both pools, so ordinary memory
-        # is not drained first (the atomic failure of C4 needs it drained, kswapd asleep).
-        "atomic_while_kswapd_sleeps": Verdict.HOLDS,
-        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,
-        "movable_bypasses_idle_cma": Verdict.VIOLATED,        # tie goes to MOVABLE first
-        "utilization_oscillation": Verdict.VIOLATED,
-        "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7: Mel's linear reclaim not modelled
-        "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11: any design (Joonsoo)
-        "blockdev_in_cma": Verdict.VIOLATED,
-        # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
-        "compaction_empties_unusable_cma": Verdict.VIOLATED,
-        "cma_alloc_no_ebusy": Verdict.VIOLATED,
-        "cma_alloc_never_fails": Verdict.VIOLATED,
-        "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
-        "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        "tiny": {
+            # HOLDS: the interleave spreads movable pages over both pools, so ordinary memory
+            # is not drained first (the atomic failure of C4 needs it drained, kswapd asleep).
+            "atomic_while_kswapd_sleeps": Verdict.HOLDS,
+            "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,
+            "movable_bypasses_idle_cma": Verdict.VIOLATED,        # tie goes to MOVABLE first
+            "utilization_oscillation": Verdict.VIOLATED,
+            "unmovable_reclaim_frees_cma": Verdict.VIOLATED,      # C7: Mel's linear reclaim not modelled
+            "unmovable_pressure_while_half_free": Verdict.VIOLATED,  # C11: any design (Joonsoo)
+            "blockdev_in_cma": Verdict.VIOLATED,
+            # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
+            "cma_alloc_no_ebusy": Verdict.VIOLATED,
+            "cma_alloc_never_fails": Verdict.VIOLATED,
+            "page_age_inversion": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+            "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
+        },
+        "compaction": {"compaction_empties_unusable_cma": Verdict.VIOLATED},
     }
 
     def __init__(self, scope):

@@ -39,26 +39,28 @@ class ZoneCmaCmaLast(ZoneCma):
     title = "ZONE_CMA v2, Mel's fill order (movable: Normal before ZONE_CMA), no fair policy"
     source = ("ZONE_CMA v2 <1461561670-28012-1-git-send-email-iamjoonsoo.kim@lge.com> with "
               "the fill order of Mel Gorman's reply <20160429092902.GQ2858@techsingularity.net>")
-    #: what the model shows at the default scope (v4.6 fair zone policy) -- see README
+    #: what the model shows at scope `tiny` (v4.6 fair zone policy) -- see README
     expected = {
-        # Mel's hypothesis was VIOLATED ("movable requests still fill Normal and the atomic
-        # request still fails"); the model shows HOLDS: a movable request meets Normal's own
-        # low watermark (no ALLOC_CMA, no free-CMA term) and moves on to ZONE_CMA before
-        # Normal drops to where GFP_ATOMIC fails, and every request that takes Normal below
-        # low enters the slow path and wakes kswapd.
-        "atomic_while_kswapd_sleeps": Verdict.HOLDS,
-        "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,
-        "movable_bypasses_idle_cma": Verdict.VIOLATED,     # by construction: CMA last
-        "utilization_oscillation": Verdict.VIOLATED,
-        "unmovable_reclaim_frees_cma": Verdict.HOLDS,
-        "unmovable_pressure_while_half_free": Verdict.VIOLATED,
-        "blockdev_in_cma": Verdict.HOLDS,
-        # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
-        "compaction_empties_unusable_cma": Verdict.HOLDS,
-        "cma_alloc_no_ebusy": Verdict.HOLDS,
-        "cma_alloc_never_fails": Verdict.VIOLATED,
-        "page_age_inversion": Verdict.VIOLATED,
-        "page_age_inversion_fair": Verdict.VIOLATED,
+        "tiny": {
+            # Mel's hypothesis was VIOLATED ("movable requests still fill Normal and the atomic
+            # request still fails"); the model shows HOLDS: a movable request meets Normal's own
+            # low watermark (no ALLOC_CMA, no free-CMA term) and moves on to ZONE_CMA before
+            # Normal drops to where GFP_ATOMIC fails, and every request that takes Normal below
+            # low enters the slow path and wakes kswapd.
+            "atomic_while_kswapd_sleeps": Verdict.HOLDS,
+            "kswapd_reclaims_while_cma_idle": Verdict.VIOLATED,
+            "movable_bypasses_idle_cma": Verdict.VIOLATED,     # by construction: CMA last
+            "utilization_oscillation": Verdict.VIOLATED,
+            "unmovable_reclaim_frees_cma": Verdict.HOLDS,
+            "unmovable_pressure_while_half_free": Verdict.VIOLATED,
+            "blockdev_in_cma": Verdict.HOLDS,
+            # opt-in checks, each at its own scope (`mmspec compare --all`), as observed:
+            "cma_alloc_no_ebusy": Verdict.HOLDS,
+            "cma_alloc_never_fails": Verdict.VIOLATED,
+            "page_age_inversion": Verdict.VIOLATED,
+            "page_age_inversion_fair": Verdict.VIOLATED,
+        },
+        "compaction": {"compaction_empties_unusable_cma": Verdict.HOLDS},
     }
 
     def __init__(self, scope):
