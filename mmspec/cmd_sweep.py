@@ -23,7 +23,6 @@ from typing import TextIO
 
 from . import registry
 from .check import Verdict
-from .explore import explore
 from .vocab import GFP_CLASSES, MT_SHORT, Migratetype
 
 __all__ = ["register", "cmd_sweep", "ladder"]
@@ -35,8 +34,10 @@ _CLI_CLASS = {0: "GFP_ATOMIC", 1: "GFP_KERNEL", 2: "GFP_HIGHUSER_MOVABLE", 3: "B
 def register(subparsers, add_scope_args) -> None:
     p = subparsers.add_parser("sweep", help="smallest scope at which each violation first "
                               "appears (grows pageblocks and request limits)")
-    p.add_argument("--design", action="append", metavar="NAME", help="restrict to these designs")
-    p.add_argument("--check", action="append", metavar="NAME", help="restrict to these checks")
+    p.add_argument("--design", action="append", metavar="NAME", help="restrict to these "
+                   "designs (repeatable)")
+    p.add_argument("--check", action="append", metavar="NAME", help="restrict to these checks "
+                   "(repeatable)")
     add_scope_args(p)
     p.set_defaults(func=cmd_sweep)
 
@@ -94,19 +95,23 @@ def _rung_cli(rung) -> str:
 
 
 def cmd_sweep(args, out: TextIO, err: TextIO) -> int:
-    from .cli import _check_search_args, _scope_cli, scope_from_args
+    from .cli import (_check_search_args, _scope_cli, _unique, check_degenerate, search,
+                      scope_from_args)
+    _unique(args.design, "--design")
+    _unique(args.check, "--check")
     designs = ([registry.get_design(n) for n in args.design] if args.design
                else registry.designs())
     checks = registry.get_checks(args.check)
     _check_search_args(args)
     base = scope_from_args(args)
+    check_degenerate(base, designs, args.allow_degenerate)
     rungs = ladder(base)
     t0 = time.perf_counter()
     cut = False
     # 1. the full scope: which cells are violated
     full: dict = {}
     for d in designs:
-        r = explore(d(base), checks, max_states=args.max_states, time_limit=args.time_limit)
+        r = search(d(base), checks, args, err, f"sweep: {d.name} (full scope)")
         cut |= not r.stats.complete
         for cell in r.cells:
             if cell.verdict == Verdict.VIOLATED:
@@ -127,7 +132,8 @@ def cmd_sweep(args, out: TextIO, err: TextIO) -> int:
             break
         scope = scope_from_args(_rung_args(args, rung))
         for d, cs in todo:
-            r = explore(d(scope), cs, max_states=args.max_states, time_limit=args.time_limit)
+            r = search(d(scope), cs, args, err, f"sweep: {d.name} at {_rung_text(rung)}",
+                       summary=False)
             explored += 1
             cut |= not r.stats.complete
             for cell in r.cells:

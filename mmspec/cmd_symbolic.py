@@ -7,6 +7,7 @@ Exit codes: 0 PROVED (prove) / no counterexample is never 0 for bmc (BOUNDED -> 
 
 from __future__ import annotations
 
+import argparse
 import time
 from typing import TextIO
 
@@ -14,21 +15,31 @@ from . import registry
 from .errors import MmspecError
 from .trace import render_trace
 
+
+def reporter(args, err: TextIO):
+    """The run's progress reporter (:func:`mmspec.cli.reporter`)."""
+    from .cli import reporter as _reporter
+    return _reporter(args, err)
+
 EXIT_OK, EXIT_VIOLATION, EXIT_INCONCLUSIVE = 0, 1, 3
 
 
 def register(subparsers, add_scope_args) -> None:
     p = subparsers.add_parser("bmc", help="bounded model checking with z3 (shortest "
                               "counterexample by incremental deepening)")
-    p.add_argument("--design", required=True, help="design name (see `mmspec list`)")
-    p.add_argument("--check", required=True, help="check name")
-    p.add_argument("--depth", type=int, default=12, help="deepest unrolling (default 12)")
-    add_scope_args(p)
+    p.add_argument("--design", required=True, metavar="NAME",
+                   help="design name (see `mmspec list`)")
+    p.add_argument("--check", required=True, metavar="NAME", help="check name")
+    p.add_argument("--depth", type=int, default=12, metavar="N",
+                   help="deepest unrolling (default 12)")
+    add_scope_args(p, search=("time_limit",))
     p.set_defaults(func=cmd_bmc)
     q = subparsers.add_parser("prove", help="k-induction with z3: PROVED / VIOLATED / UNKNOWN")
-    q.add_argument("--design", required=True, help="design name (see `mmspec list`)")
-    q.add_argument("--check", required=True, help="check name")
-    q.add_argument("--max-k", type=int, default=6, help="largest k tried (default 6)")
+    q.add_argument("--design", required=True, metavar="NAME",
+                   help="design name (see `mmspec list`)")
+    q.add_argument("--check", required=True, metavar="NAME", help="check name")
+    q.add_argument("--max-k", type=int, default=6, metavar="N",
+                   help="largest k tried, >= 1 (default 6)")
     q.add_argument("--show-invariants", action="store_true",
                    help="list the auxiliary invariants proved and used")
     add_scope_args(q)
@@ -36,25 +47,32 @@ def register(subparsers, add_scope_args) -> None:
     s = subparsers.add_parser("simulate", help="full-scale simulation (1 GiB, 512 MiB CMA) of "
                               "a movable-heavy workload through the explicit step function")
     _full_scale_args(s)
-    s.add_argument("--design", action="append", help="design (repeatable; default "
-                   "migrate_cma and zone_cma)")
-    s.add_argument("--ratio", type=int, default=15, help="movable requests per GFP_KERNEL "
-                   "request in each cycle (default 15)")
-    s.add_argument("--kswapd-every", type=int, default=1, help="kswapd takes one step after "
-                   "every N allocations while awake (default 1)")
-    s.add_argument("--allocations", type=int, default=524288,
+    _design_list_arg(s)
+    s.add_argument("--ratio", type=int, default=15, metavar="N", help="movable requests per "
+                   "GFP_KERNEL request in each cycle (default 15)")
+    s.add_argument("--kswapd-every", type=int, default=1, metavar="N", help="kswapd takes "
+                   "one step after every N allocations while awake (default 1)")
+    s.add_argument("--allocations", type=int, default=524288, metavar="N",
                    help="allocations simulated (default 524288 = 2 x the zone)")
     s.set_defaults(func=cmd_simulate)
     _register_claims(subparsers)
     _register_parametric(subparsers)
 
 
+def _design_list_arg(p) -> None:
+    p.add_argument("--design", action="append", metavar="NAME", help="design (repeatable; "
+                   "default migrate_cma and zone_cma)")
+
+
 def _full_scale_args(p) -> None:
     g = p.add_argument_group("full-scale memory (default: 1 GiB, 512 MiB CMA, 4 KiB pages)")
-    g.add_argument("--pages", type=int, default=262144, help="pages of memory (default 262144)")
-    g.add_argument("--cma-pages", type=int, default=131072, help="of which CMA (default 131072)")
-    g.add_argument("--pages-per-pageblock", type=int, default=512, help="default 512")
-    g.add_argument("--unmovable-pageblocks", type=int, default=0,
+    g.add_argument("--pages", type=int, default=262144, metavar="N",
+                   help="pages of memory (default 262144)")
+    g.add_argument("--cma-pages", type=int, default=131072, metavar="N",
+                   help="of which CMA (default 131072)")
+    g.add_argument("--pages-per-pageblock", type=int, default=512, metavar="N",
+                   help="pages in a pageblock, a power of two >= 2 (default 512)")
+    g.add_argument("--unmovable-pageblocks", type=int, default=0, metavar="N",
                    help="MIGRATE_UNMOVABLE pageblocks at boot (default 0: v4.6 marks all MOVABLE)")
     g.add_argument("--cma-in-boot-basis", choices=("design", "true", "false"), default="design",
                    help="CMA pages managed when the watermarks are derived (default: the "
@@ -79,6 +97,8 @@ def _full_scale(args):
 
 
 def _designs(args) -> list:
+    from .cli import _unique
+    _unique(args.design, "--design")
     return [registry.get_design(d) for d in (args.design or ["migrate_cma", "zone_cma"])]
 
 
@@ -144,12 +164,15 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
     if args.ratio < 0 or args.kswapd_every < 1 or args.allocations < 1:
         raise MmspecError("need --ratio >= 0, --kswapd-every >= 1 and --allocations >= 1")
     designs = _designs(args)
+    rep = reporter(args, err)
     results = []
-    for d in designs:
-        r = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
-                     allocations=args.allocations)
-        err.write(f"simulate: {d.name}: {r.steps} steps in {r.seconds:.2f} s "
-                  f"({r.steps / max(r.seconds, 1e-9):.0f} steps/s)\n")
+    for i, d in enumerate(designs, 1):
+        with rep.phase(f"simulate: {d.name} (phase {i} of {len(designs)}: "
+                       f"{args.allocations} allocations)"):
+            r = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
+                         allocations=args.allocations)
+        rep.line(f"simulate: {d.name}: {r.steps} steps in {r.seconds:.2f} s "
+                 f"({r.steps / max(r.seconds, 1e-9):.0f} steps/s)")
         results.append(r)
     out.write("mmspec simulate: the explicit step function (mmspec.kernel) along one workload\n")
     _describe_memory(out, fs)
@@ -166,11 +189,13 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
 
 
 def _setup(args):
-    from .cli import scope_from_args
+    from .cli import _check_search_args, check_degenerate, scope_from_args
     design = registry.get_design(args.design)
     check = registry.get_checks([args.check])[0]
-    model = design(scope_from_args(args))
-    return design, check, model
+    _check_search_args(args)
+    scope = scope_from_args(args)
+    check_degenerate(scope, [design], args.allow_degenerate)
+    return design, check, design(scope)
 
 
 def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
@@ -178,10 +203,18 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
     if args.depth < 1:
         raise MmspecError(f"--depth must be >= 1, got {args.depth}")
     design, check, model = _setup(args)
+    rep = reporter(args, err)
     t0 = time.perf_counter()
-    r = bmc(model, check, args.depth, time_limit=args.time_limit,
-            progress=lambda d, s: err.write(f"bmc: depth {d} checked in {s:.2f} s\n"))
-    err.write(f"bmc: solver time {time.perf_counter() - t0:.2f} s\n")
+    depth = [1]
+
+    def done(d: int, s: float) -> None:
+        rep.line(f"bmc: depth {d} checked (no counterexample) in {s:.2f} s, "
+                 f"{time.perf_counter() - t0:.1f} s in all")
+        depth[0] = d + 1
+    with rep.phase(f"bmc: {design.name} x {check.name}",
+                   detail=lambda: f"solving depth {depth[0]} of at most {args.depth}"):
+        r = bmc(model, check, args.depth, time_limit=args.time_limit, progress=done)
+    rep.line(f"bmc: solver time {time.perf_counter() - t0:.2f} s")
     out.write(f"mmspec bmc: design {design.name}, check {check.name}\n")
     if r.verdict == "VIOLATED":
         assert r.trace is not None
@@ -201,17 +234,23 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_prove(args, out: TextIO, err: TextIO) -> int:
-    from .explore import explore
+    from .cli import search
     from .symbolic import prove
+    if args.max_k < 1:
+        raise MmspecError(f"--max-k must be >= 1, got {args.max_k}")
     design, check, model = _setup(args)
+    rep = reporter(args, err)
     t0 = time.perf_counter()
     # candidate invariants are harvested from a (possibly capped) breadth-first sample;
     # Houdini keeps only those that hold initially and are inductive, so none is assumed
-    sample = explore(model, [check], keep_parents=True,
-                     max_states=args.max_states or 200000, time_limit=args.time_limit)
+    args.max_states = args.max_states or 200000
+    sample = search(model, [check], args, err, f"prove: {design.name}: breadth-first sample",
+                    keep_parents=True)
     obs = sorted(sample.parents, key=repr)
-    r = prove(model, check, max_k=args.max_k, observed=obs)
-    err.write(f"prove: {time.perf_counter() - t0:.2f} s (sample {len(obs)} states)\n")
+    with rep.phase(f"prove: {design.name} x {check.name}: Houdini, base case (BMC to k = "
+                   f"{args.max_k}) and induction steps k = 1..{args.max_k}"):
+        r = prove(model, check, max_k=args.max_k, observed=obs)
+    rep.line(f"prove: {time.perf_counter() - t0:.2f} s (sample {len(obs)} states)")
     out.write(f"mmspec prove: design {design.name}, check {check.name}\n")
     line = f"{check.name}: {r.verdict} (k = {r.k})"
     if r.verdict == "PROVED":
@@ -235,13 +274,15 @@ def _register_claims(subparsers) -> None:
     c = subparsers.add_parser("claims", help="full-scale utilization (C1, C2) and atomic-"
                               "failure (C4, C6) claims, by simulation and by z3")
     _full_scale_args(c)
-    c.add_argument("--ratio", type=int, default=15, help="movable requests per GFP_KERNEL "
-                   "request (default 15)")
-    c.add_argument("--kswapd-every", type=int, default=1, help="simulation: kswapd steps "
-                   "after every N allocations while awake (default 1)")
-    c.add_argument("--allocations", type=int, default=524288, help="simulation length")
-    c.add_argument("--segments", type=int, default=3, help="z3: phases of symbolic length "
-                   "per run in the counting abstraction (default 3)")
+    _design_list_arg(c)
+    c.add_argument("--ratio", type=int, default=15, metavar="N", help="movable requests per "
+                   "GFP_KERNEL request (default 15)")
+    c.add_argument("--kswapd-every", type=int, default=1, metavar="N", help="simulation: "
+                   "kswapd steps after every N allocations while awake (default 1)")
+    c.add_argument("--allocations", type=int, default=524288, metavar="N",
+                   help="simulation length in allocations (default 524288)")
+    c.add_argument("--segments", type=int, default=3, metavar="N", help="z3: phases of "
+                   "symbolic length per run in the counting abstraction (default 3)")
     c.set_defaults(func=cmd_claims)
 
 
@@ -251,22 +292,28 @@ def cmd_claims(args, out: TextIO, err: TextIO) -> int:
     fs = _full_scale(args)
     if args.ratio < 1 or args.kswapd_every < 1 or args.allocations < 1 or args.segments < 1:
         raise MmspecError("need --ratio, --kswapd-every, --allocations and --segments >= 1")
-    designs = [registry.get_design(d) for d in ("migrate_cma", "zone_cma")]
+    designs = _designs(args)
+    rep = reporter(args, err)
     sims, ext, atoms, zat = [], [], [], []
     solver = 0.0
     ok = True
     for d in designs:
         model = d(full_scale_scope(d, fs))
-        s = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
-                     allocations=args.allocations)
-        a = atomic_run(d, fs)
-        e = {m: counting_wake_extremes(model, args.ratio, segments=args.segments, mode=m)
-             for m in ("over", "under")}
-        z = {m: counting_atomic(model, a.kernel_pages, segments=args.segments, mode=m)
-             for m in ("over", "under")}
-        solver += sum(x.seconds for x in (*e.values(), *z.values()))
-        err.write(f"claims: {d.name}: simulation {s.steps + a.steps} steps in "
-                  f"{s.seconds + a.seconds:.2f} s; z3 {sum(x.seconds for x in (*e.values(), *z.values())):.2f} s\n")
+        with rep.phase(f"claims: {d.name}: phase 1 of 4, simulation of the mix"):
+            s = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
+                         allocations=args.allocations)
+        with rep.phase(f"claims: {d.name}: phase 2 of 4, atomic-failure run"):
+            a = atomic_run(d, fs)
+        with rep.phase(f"claims: {d.name}: phase 3 of 4, z3 wake extremes"):
+            e = {m: counting_wake_extremes(model, args.ratio, segments=args.segments, mode=m)
+                 for m in ("over", "under")}
+        with rep.phase(f"claims: {d.name}: phase 4 of 4, z3 atomic failure"):
+            z = {m: counting_atomic(model, a.kernel_pages, segments=args.segments, mode=m)
+                 for m in ("over", "under")}
+        z3s = sum(x.seconds for x in (*e.values(), *z.values()))
+        solver += z3s
+        rep.line(f"claims: {d.name}: simulation {s.steps + a.steps} steps in "
+                 f"{s.seconds + a.seconds:.2f} s; z3 {z3s:.2f} s")
         sims.append(s), ext.append(e), atoms.append(a), zat.append(z)
         # cross-checks: the explicit run lies within the abstraction's sound bounds
         if s.first_wake_step >= 0:
@@ -302,7 +349,8 @@ def cmd_claims(args, out: TextIO, err: TextIO) -> int:
     rows.append(("z3: fewest CMA in use at a wake", [
         rng(e["over"].min_cma_used_at_wake, e["under"].min_cma_used_at_wake, False) + " pages"
         for e in ext]))
-    rows.append(("seed's claim (C1)", [f"~{SEED_CLAIM_MIB} MB free at wake", "-"]))
+    rows.append(("seed's claim (C1)", [f"~{SEED_CLAIM_MIB} MB free at wake"
+                                       if d.name == "migrate_cma" else "-" for d in designs]))
     _table(out, names, rows)
     out.write(f"\nAtomic failure (Joonsoo's six steps): from all free, "
               f"{atoms[0].kernel_pages} GFP_KERNEL pages first, then GFP_HIGHUSER_MOVABLE "
@@ -324,7 +372,7 @@ def cmd_claims(args, out: TextIO, err: TextIO) -> int:
               "simulated; z3 solver time on stderr\n")
     out.write("Cross-check (simulation within the z3 bounds): "
               + ("consistent" if ok else "MISMATCH") + "\n")
-    err.write(f"claims: z3 solver time {solver:.2f} s\n")
+    rep.line(f"claims: z3 solver time {solver:.2f} s")
     return EXIT_OK if ok else EXIT_VIOLATION
 
 
@@ -350,20 +398,30 @@ def _register_parametric(subparsers) -> None:
     p = subparsers.add_parser("parametric", help="atomic_while_kswapd_sleeps over every "
                               "configuration (pages, CMA pages, watermarks) in a range, in the "
                               "counting abstraction: the smallest violating one, or HOLDS")
-    p.add_argument("--design", required=True, help="design name (see `mmspec list`)")
-    p.add_argument("--check", default="atomic_while_kswapd_sleeps",
+    p.add_argument("--design", required=True, metavar="NAME",
+                   help="design name (see `mmspec list`)")
+    p.add_argument("--check", default="atomic_while_kswapd_sleeps", metavar="NAME",
                    help="only atomic_while_kswapd_sleeps is encoded")
-    p.add_argument("--pages", default="2:4096", help="total pages LO:HI (default 2:4096)")
-    p.add_argument("--cma-pages", default="1:4096", help="CMA pages LO:HI (default 1:4096)")
-    p.add_argument("--watermarks", choices=("derived", "free"), default="derived",
-                   help="derived: the v4.6 formulas (min_free_kbytes, per-zone split, "
-                   "watermark_scale_factor, lowmem_reserve); free: any 0 <= min <= low <= high")
-    p.add_argument("--watermark-scale-factor", type=int, default=10, help="default 10")
-    p.add_argument("--page-kbytes", type=int, default=4, help="default 4")
-    p.add_argument("--segments", type=int, default=2, help="phases of symbolic length per "
-                   "run (default 2)")
-    p.add_argument("--timeout", type=float, default=60.0, help="z3 seconds per query "
-                   "(default 60)")
+    p.add_argument("--pages", default="2:4096", metavar="LO:HI",
+                   help="total pages (default 2:4096)")
+    p.add_argument("--cma-pages", default="1:4096", metavar="LO:HI",
+                   help="CMA pages (default 1:4096)")
+    p.add_argument("--watermark-mode", dest="watermark_mode", choices=("derived", "free"),
+                   default=None, help="derived (default): the v4.6 formulas (min_free_kbytes, "
+                   "per-zone split, watermark_scale_factor, lowmem_reserve); free: any "
+                   "0 <= min <= low <= high")
+    # the former name of --watermark-mode, kept for old command lines; `--watermarks`
+    # elsewhere gives a zone's watermarks, so it is not offered in the help
+    p.add_argument("--watermarks", dest="watermarks_old", choices=("derived", "free"),
+                   default=None, help=argparse.SUPPRESS)
+    p.add_argument("--watermark-scale-factor", type=int, default=10, metavar="N",
+                   help="derived watermarks: watermark_scale_factor (default 10)")
+    p.add_argument("--page-kbytes", type=int, default=4, metavar="N",
+                   help="derived watermarks: page size in KiB (default 4)")
+    p.add_argument("--segments", type=int, default=2, metavar="N", help="phases of symbolic "
+                   "length per run (default 2)")
+    p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="z3 seconds per query (default 60)")
     p.set_defaults(func=cmd_parametric)
 
 
@@ -377,9 +435,8 @@ def _bfs_command(design: str, cfg: dict) -> str | None:
     wms = cfg["watermarks"]
     parts = [f"mmspec check --design {design} --check atomic_while_kswapd_sleeps",
              "--pages-per-pageblock 2"]
-    if len(wms) == 2:
-        parts.append("--pageblocks Normal=" + ",".join(["M"] * (o // 2)))
-        parts.append("--pageblocks CMA=" + ",".join(["C"] * (c // 2)))
+    if len(wms) == 2:     # a zone design moves the CMA pageblocks of Normal into its own zone
+        parts.append("--pageblocks Normal=" + ",".join(["M"] * (o // 2) + ["C"] * (c // 2)))
         parts.append("--watermarks Normal=%d,%d,%d" % wms[0])
         parts.append("--watermarks CMA=%d,%d,%d" % wms[1])
     else:
@@ -408,15 +465,21 @@ def cmd_parametric(args, out: TextIO, err: TextIO) -> int:
     from .symbolic_rules import check_supported  # the counting abstraction assumes the hooks
     from .scope import default_scope
     check_supported(design(default_scope()))
-    kw = dict(pages=pages, cma_pages=cma, derive=args.watermarks == "derived",
+    if args.watermark_mode and args.watermarks_old:
+        raise MmspecError("--watermarks is the former name of --watermark-mode; give one")
+    mode = args.watermark_mode or args.watermarks_old or "derived"
+    kw = dict(pages=pages, cma_pages=cma, derive=mode == "derived",
               page_kbytes=args.page_kbytes, wsf=args.watermark_scale_factor,
               segments=args.segments, timeout_ms=int(args.timeout * 1000))
-    over = parametric_atomic(design, mode="over", **kw)
-    err.write(f"parametric: over-approximation {over.verdict} in {over.seconds:.2f} s\n")
+    rep = reporter(args, err)
+    with rep.phase("parametric: query 1 of 2, over-approximation (z3)"):
+        over = parametric_atomic(design, mode="over", **kw)
+    rep.line(f"parametric: over-approximation {over.verdict} in {over.seconds:.2f} s")
     under = None
     if over.verdict == "VIOLATED":
-        under = parametric_atomic(design, mode="under", **kw)
-        err.write(f"parametric: under-approximation {under.verdict} in {under.seconds:.2f} s\n")
+        with rep.phase("parametric: query 2 of 2, under-approximation (z3)"):
+            under = parametric_atomic(design, mode="under", **kw)
+        rep.line(f"parametric: under-approximation {under.verdict} in {under.seconds:.2f} s")
     out.write(f"mmspec parametric: design {design.name}, check atomic_while_kswapd_sleeps\n")
     out.write(f"range: {pages[0]}..{pages[1]} pages, {cma[0]}..{cma[1]} CMA pages (CMA < pages); "
               f"watermarks {'from the v4.6 formulas (watermark_scale_factor %d, %d KiB pages)' % (args.watermark_scale_factor, args.page_kbytes) if kw['derive'] else 'free (0 <= min <= low <= high, lowmem_reserve >= 0)'}\n")

@@ -167,9 +167,16 @@ def argv(draw, scope_path: str) -> list[str]:
     for _ in range(max(0, draw(st.integers(-2, 2)))):
         args += ["--limit", draw(st.one_of(
             st.tuples(CLASS_NAMES, EDGE_INTS).map(lambda t: f"{t[0]}={t[1]}"), SMALL_TEXT))]
-    fair = draw(st.sampled_from([None, "--fair", "--no-fair"]))
-    if fair:
-        args.append(fair)
+    for _ in range(draw(st.integers(0, 2))):      # twice: refused (given twice / contradicts)
+        fair = draw(st.sampled_from([None, "--fair", "--no-fair"]))
+        if fair:
+            args.append(fair)
+    if draw(st.integers(0, 4)) == 0:
+        args += ["--engine", draw(st.sampled_from(["auto", "python", "bogus", ""]))]
+    if draw(st.integers(0, 4)) == 0:
+        args.append("--allow-degenerate")
+    if draw(st.integers(0, 6)) == 0:
+        args += ["--json", draw(st.sampled_from(["", "-", "/dev/null", "/proc/x.json"]))]
     if draw(st.integers(0, 3)) == 0:
         args += ["--reclaim-rounds", draw(st.one_of(EDGE_INTS.map(str), SMALL_TEXT))]
     # always small (and sometimes invalid) so exploring commands finish quickly
