@@ -6,19 +6,20 @@ then writes them: ``index.md``, ``mmspec.css``, ``designs/*.md``, ``traces/*.md`
 ``traces/*.svg`` under the output folder, removing stale ``designs/``/``traces/`` files.
 Without ``--out`` the folder is the checkout's ``docs/`` (found from the current directory
 upwards) and the checkout's ``mkdocs.yml`` is rewritten too (its nav lists every page).
-``docs/semantics.md`` is hand-written and never touched.
+``docs/semantics.md`` and ``docs/claims.md`` are hand-written and never touched. The output
+folder and every file to be replaced are checked (:mod:`mmspec.output`) before the search.
 """
 
 from __future__ import annotations
 
 import os
-import time
 from typing import TextIO
 
 from . import registry
 from .docsgen import SEMANTICS_PAGE, render_mkdocs_yml, render_site
 from .errors import MmspecError
-from .explore import explore
+from .explore import ENGINES, explore
+from .output import check_regular, output_dir, write_text
 from .scope import default_scope
 
 __all__ = ["register", "cmd", "find_checkout", "explore_all", "generate", "GENERATED_DIRS"]
@@ -33,6 +34,9 @@ def register(subparsers, add_scope_args) -> None:
         "default scope")
     p.add_argument("--out", metavar="DIR", help="write the pages into DIR instead of the "
                    "checkout's docs/ (mkdocs.yml is then left alone)")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="explicit-state engine (default auto: the compiled one where it "
+                   "covers the design, scope and checks, else python, with a note)")
     p.set_defaults(func=cmd)
 
 
@@ -52,61 +56,59 @@ def find_checkout(start: str) -> str | None:
         d = parent
 
 
-def explore_all(err: TextIO | None = None):
-    """(results, checks): every shipped design explored once at the default scope."""
+def explore_all(err: TextIO | None = None, args=None):
+    """(results, checks): every shipped design explored once at the default scope (with the
+    command's engine, progress and memory guard when ``args`` is given)."""
     scope = default_scope()
     checks = registry.checks()
     results = []
     for d in registry.designs():
         model = d(scope)
-        t0 = time.perf_counter()
-        r = explore(model, checks)
-        if err is not None:
-            err.write(f"mmspec: docs: {d.name}: {r.stats.distinct} states in "
-                      f"{time.perf_counter() - t0:.2f} s\n")
+        if args is not None and err is not None:
+            from .cli import search
+            r = search(model, checks, args, err, f"docs: {d.name}")
+        else:
+            r = explore(model, checks)
         results.append((model, r))
     return results, checks
 
 
-def generate(err: TextIO | None = None) -> tuple[dict[str, str], str]:
+def generate(err: TextIO | None = None, args=None) -> tuple[dict[str, str], str]:
     """(files under docs/, mkdocs.yml text), rendered in memory."""
-    results, checks = explore_all(err)
+    results, checks = explore_all(err, args)
     files = render_site(results, checks)
     return files, render_mkdocs_yml(list(files), [m.name for m, _ in results])
 
 
 def _write(path: str, text: str) -> bool:
     """Write ``text`` if it differs from the file's content; True if written."""
-    data = text.encode("utf-8")
     try:
-        with open(path, "rb") as fh:
-            if fh.read() == data:
+        with open(path, encoding="utf-8") as fh:
+            if fh.read() == text:
                 return False
-    except FileNotFoundError:
+    except (FileNotFoundError, UnicodeDecodeError):
         pass
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".mmspec-tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    write_text(path, text, "docs")
     return True
 
 
 def cmd(args, out: TextIO, err: TextIO) -> int:
     root = None
-    if args.out:
-        docs = os.path.abspath(args.out)
-        if os.path.exists(docs) and not os.path.isdir(docs):
-            raise MmspecError(f"--out {args.out!r} exists and is not a directory")
-        if not os.path.isdir(os.path.dirname(docs)):
-            raise MmspecError(f"--out {args.out!r}: parent directory does not exist")
+    if args.out is not None:
+        docs = output_dir(args.out, "--out")
     else:
         root = find_checkout(os.getcwd())
         if root is None:
             raise MmspecError("not inside an mmspec checkout (no pyproject.toml for mmspec "
                               "here or above); run from the repository or give --out DIR")
-        docs = os.path.join(root, "docs")
-    files, mkdocs_yml = generate(err)
+        docs = output_dir(os.path.join(root, "docs"), "docs")
+    files, mkdocs_yml = generate(err, args)
+    targets = [os.path.join(docs, rel) for rel in files]
+    if root is not None:
+        targets.append(os.path.join(root, "mkdocs.yml"))
+    for path in targets:                # nothing is written if any target is not a file
+        check_regular(path, "docs")
     written = sum(_write(os.path.join(docs, rel), text) for rel, text in files.items())
     removed = 0
     for sub in GENERATED_DIRS:
@@ -120,7 +122,8 @@ def cmd(args, out: TextIO, err: TextIO) -> int:
     if root is not None:
         written += _write(os.path.join(root, "mkdocs.yml"), mkdocs_yml)
     ntr = sum(1 for f in files if f.startswith("traces/") and f.endswith(".md"))
-    out.write(f"mmspec docs: {len(files)} files in {docs} ({ntr} trace pages)"
+    out.write(f"mmspec docs: {len(files)} files in {docs} ({ntr} trace page"
+              + ("" if ntr == 1 else "s") + ")"
               + ("" if root is None else " and mkdocs.yml") + "\n")
     err.write(f"mmspec: docs: {written} files written, {removed} stale removed\n")
     if not os.path.exists(os.path.join(docs, SEMANTICS_PAGE)):

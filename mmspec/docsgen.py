@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Sequence
 from .check import Check, Verdict
 from .errors import MmspecError
 from .kernel import Allocator
+from .matrix import Judged, cell_text, judge_cells, steps
+from .scope import default_scope
 from .state import ALLOC, FREE
 from .trace import Trace, state_fields
 from .vocab import KswapdPhase
@@ -40,6 +42,8 @@ __all__ = ["Page", "trace_pages", "render_site", "render_mkdocs_yml", "render_ch
            "free_split", "SEMANTICS_PAGE"]
 
 SEMANTICS_PAGE = "semantics.md"
+#: the claims list (hand-written like the semantics page)
+CLAIMS_PAGE = "claims.md"
 _RUNNING = int(KswapdPhase.RUNNING)
 _NAPPING = int(KswapdPhase.NAPPING)
 
@@ -125,21 +129,6 @@ def _docstring_md(doc: str) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
-def _cell_text(r: "Result", ck: Check) -> str:
-    from .cli import _cell_text as cli_cell_text
-    return cli_cell_text(r, ck)
-
-
-def _expect_mark(model: Allocator, r: "Result", ck: Check) -> str:
-    """Exactly the second line of the ``mmspec compare`` cell."""
-    from .cli import _expect_mark as cli_expect_mark, _missing_paths
-    cell = r.cell(ck.name)
-    mark = cli_expect_mark(type(model), ck, cell.verdict)
-    if _missing_paths(r, ck) and cell.verdict != Verdict.VIOLATED:
-        mark = "INCONCLUSIVE (path)"
-    return mark
-
-
 def _repro(design: str, check: str) -> str:
     return f"mmspec check --design {design} --check {check}"
 
@@ -197,7 +186,7 @@ def render_chart_svg(model: Allocator, trace: Trace, title: str) -> str:
     with matplotlib.rc_context(rc):
         nz = model.nz
         ratios = [3] * nz + [0.45]
-        fig = Figure(figsize=(7.5, 1.1 + 2.1 * nz + 0.45))
+        fig = Figure(figsize=(9.0, 1.1 + 2.1 * nz + 0.45))
         axes = fig.subplots(nz + 1, 1, sharex=True, gridspec_kw={"height_ratios": ratios})
         fig.suptitle(title, fontsize=10)
         for p in range(nz):
@@ -220,10 +209,18 @@ def render_chart_svg(model: Allocator, trace: Trace, title: str) -> str:
                                 label=f"{name} {lay.wmark[k]}")
                 ln.set_gid(f"wmark-{lay.label}-{name}")
             for i in fails:
-                vl = ax.axvline(i, color="#d62728", linewidth=1.2)
+                vl = ax.axvline(i, color="#d62728", linewidth=1.2,
+                                label=f"step {i}: allocation fails")
                 vl.set_gid(f"fail-{i}-{lay.label}")
             if trace.loop_start is not None:
-                ax.axvline(trace.loop_start, color="#555555", linestyle=":", linewidth=1.0)
+                ls = trace.loop_start
+                vl = ax.axvline(ls, color="#555555", linestyle=":", linewidth=1.4,
+                                label=f"loop start: state {ls}")
+                vl.set_gid(f"loop-start-{lay.label}")
+                vl = ax.axvline(n - 1, color="#555555", linestyle="--", linewidth=1.4,
+                                label=f"loop back: state {n - 1} = state {ls}")
+                vl.set_gid(f"loop-back-{lay.label}")
+            ax.patch.set_gid(f"axes-{lay.label}")
             reserve = [r for r in lay.lowmem_reserve if r]
             extra = f", lowmem_reserve {max(reserve)} for higher classzones" if reserve else ""
             ax.set_title(f"{lay.label}: {lay.managed} managed pages, min/low/high "
@@ -231,7 +228,10 @@ def render_chart_svg(model: Allocator, trace: Trace, title: str) -> str:
             ax.set_ylabel("free pages")
             ax.set_ylim(0, max(lay.managed, lay.wmark[2]) + 0.5)
             ax.yaxis.get_major_locator().set_params(integer=True)
-            ax.legend(loc="upper right", fontsize=7, ncols=2, framealpha=0.9)
+            # beside the panel, never over the bars
+            leg = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                            frameon=False, borderaxespad=0.0)
+            leg.set_gid(f"legend-{lay.label}")
             ax.grid(axis="y", color="#eeeeee", linewidth=0.6)
             ax.set_axisbelow(True)
         band = axes[nz]
@@ -244,13 +244,12 @@ def render_chart_svg(model: Allocator, trace: Trace, title: str) -> str:
         band.set_ylabel("kswapd", rotation=0, ha="right", va="center")
         band.set_xlim(-0.6, n - 0.4)
         band.set_xticks(xs)
-        band.set_xlabel("state (0 = initial, i = after step i)"
-                        + ("; red line = failing step" if fails else ""))
+        band.set_xlabel("state (0 = initial, i = after step i)")
         phases = sorted({s.kswapd for s in states})
         band.legend(handles=[Patch(color=_KSWAPD_COLOR[k], label=_KSWAPD_LABEL[k]) for k in phases],
                     loc="upper center", bbox_to_anchor=(0.5, -1.6), ncols=3, fontsize=7,
                     frameon=False)
-        fig.subplots_adjust(left=0.1, right=0.98, top=1 - 0.55 / fig.get_figheight(),
+        fig.subplots_adjust(left=0.08, right=0.74, top=1 - 0.55 / fig.get_figheight(),
                             bottom=0.9 / fig.get_figheight(), hspace=0.45)
         buf = io.StringIO()
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None,
@@ -273,6 +272,21 @@ def _h(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+_HYPHENATED = re.compile(r"\S*\w-\S*|\S*-[>\w]\S*")
+
+
+def _words(text: str) -> str:
+    """``text`` as HTML in which a word with a hyphen (``2->1``, ``-EBUSY``) is kept on one
+    line: browsers may break after any hyphen."""
+    out, pos = [], 0
+    for m in _HYPHENATED.finditer(text):
+        out.append(_h(text[pos:m.start()]))
+        out.append(f'<span class="nw">{_h(m.group(0))}</span>')
+        pos = m.end()
+    out.append(_h(text[pos:]))
+    return "".join(out)
+
+
 def _step_outcome(model: Allocator, st) -> str:
     a, eff = st.action, st.effect
     phase = _KSWAPD_LABEL[st.state.kswapd]
@@ -286,28 +300,32 @@ def _step_outcome(model: Allocator, st) -> str:
 
 
 def _step_table(model: Allocator, trace: Trace) -> str:
+    """The steps as an HTML table: step, the kernel call and its outcome, the decisive
+    watermark numbers, the changed fields (kswapd's phase among them). Calls and field names
+    wrap only at their spaces, never inside a word."""
     rows = ['<table id="step-table">',
-            "<thead><tr><th>step</th><th>action</th><th>decisive watermark numbers</th>"
-            "<th>outcome</th><th>kswapd after</th><th>changed fields</th></tr></thead>",
+            "<thead><tr><th>step</th><th>kernel call and outcome</th>"
+            "<th>decisive watermark numbers</th><th>changed fields</th></tr></thead>",
             "<tbody>"]
     prev = state_fields(model, trace.init)
     for i, st in enumerate(trace.steps, 1):
         cur = state_fields(model, st.state)
-        changed = [f"{k}: {prev[k]} → {v}" for k, v in cur.items() if prev.get(k) != v]
+        changed = [f"<code>{_h(k)}</code>: {_words(prev[k])} → {_words(v)}"
+                   for k, v in cur.items() if prev.get(k) != v]
         prev = cur
         decisive = [ln.strip() for ln in st.log if _DECISIVE.search(ln)]
         note = ""
         if trace.loop_start is not None and i == trace.loop_start + 1:
-            note = "<br><em>(loop starts here)</em>"
+            note = f"<br><em>(the loop starts here, from state {trace.loop_start})</em>"
         if trace.loop_start is not None and i == len(trace.steps):
-            note += f"<br><em>(loops back to state {trace.loop_start})</em>"
+            note += f"<br><em>(loop back to state {trace.loop_start})</em>"
         cls = ' class="failing"' if not st.effect.ok else ""
         rows.append(
-            f'<tr id="step-{i}"{cls}><td>{i}</td><td><code>{_h(model.describe(st.action))}</code>{note}</td>'
-            f"<td>{'<br>'.join(_h(x) for x in decisive) or '—'}</td>"
-            f"<td>{_step_outcome(model, st)}</td>"
-            f"<td>{_h(_KSWAPD_LABEL[st.state.kswapd])}</td>"
-            f"<td>{'<br>'.join(_h(x) for x in changed) or '—'}</td></tr>")
+            f'<tr id="step-{i}"{cls}><td>{i}</td>'
+            f"<td><code>{_h(model.describe(st.action))}</code><br>→ "
+            f"{_step_outcome(model, st)}{note}</td>"
+            f"<td>{'<br>'.join(_words(x) for x in decisive) or '—'}</td>"
+            f"<td>{'<br>'.join(changed) or '—'}</td></tr>")
     rows += ["</tbody>", "</table>"]
     return "\n".join(rows)
 
@@ -338,20 +356,22 @@ def _trace_page(model: Allocator, page: Page, svg: str) -> str:
         what = (f"The check **holds** on `{model.name}` at the default scope: the whole reachable "
                 f"state space was explored and no transition violates it. This is the shortest "
                 f"path to the first transition on which its witness held ({md(ck.witness_doc)}), "
-                f"which shows the guarded situation is reachable ({n} steps).")
+                f"which shows the guarded situation is reachable ({steps(n)}).")
     elif page.kind == "lasso":
         head = f"Counterexample: {ck.name} on {model.name}"
         what = (f"The check is **violated** on `{model.name}` at the default scope. Shortest "
-                f"lasso: {tr.loop_start} steps to the loop, then {n - tr.loop_start} steps that "
-                f"return to state {tr.loop_start} forever.")
+                f"lasso: {steps(tr.loop_start)} to the loop start (state {tr.loop_start}), then "
+                f"{steps(n - tr.loop_start)} around the loop; the last step is the loop back to "
+                f"state {tr.loop_start}, and the loop repeats forever.")
     else:
         head = f"Counterexample: {ck.name} on {model.name}"
         what = (f"The check is **violated** on `{model.name}` at the default scope. Shortest "
-                f"counterexample (breadth-first search): {n} steps"
+                f"counterexample (breadth-first search): {steps(n)}"
                 + (f"; step {', '.join(map(str, fails))} fails." if fails else "."))
     exp_txt = (f"Recorded expectation: {exp.value}." if exp is not None
                else "No expectation is recorded.")
     lines = [
+        _NO_TOC,
         f"# {md(head)}", "",
         what, "",
         f"**The check.** `{ck.name}`: {md(ck.title)} (claim {md(ck.claim)}). Its witness: "
@@ -369,7 +389,10 @@ def _trace_page(model: Allocator, page: Page, svg: str) -> str:
         "Free pages per zone at each state (blue: not CMA; hatched violet: CMA memory) "
         "against the zone's min, low and high watermarks; the band at the bottom is "
         "kswapd (grey asleep, amber napping, green running balance_pgdat)"
-        + ("; the red vertical line marks the failing step." if fails else "."), "",
+        + (f"; the dotted line marks the loop start (state {tr.loop_start}) and the dashed "
+           f"line the loop back (state {n}, the same state as state {tr.loop_start})"
+           if tr.loop_start is not None else "")
+        + ("; a red vertical line marks a step whose allocation fails." if fails else "."), "",
         f'<div class="mmspec-chart-box">',
         _inline_svg(svg, page.stem),
         "</div>", "",
@@ -435,15 +458,22 @@ def _design_page(model: Allocator, result: "Result", pages: Sequence[Page],
         lines.append(f"| {lay.label} | {lay.managed} | {lay.wmark[0]}/{lay.wmark[1]}/"
                      f"{lay.wmark[2]} | {', '.join(map(str, lay.lowmem_reserve))} | "
                      f"{md(blocks)} |")
+    judged = judge_cells([(model, result)], checks, model.scope)[0]
+    differ = [x for x in judged if x.differs or x.expected is None]
     lines += ["", "## Verdicts at the default scope", "",
-              "| check | verdict | expectation | trace |", "| --- | --- | --- | --- |"]
-    for ck in checks:
+              ("Every verdict is the expectation recorded for this scope." if not differ else
+               "A verdict that is not the expectation recorded for this scope says so."), "",
+              "| check | verdict | trace |", "| --- | --- | --- |"]
+    for x in judged:
+        ck = x.check
         cex = by.get((ck.name, False))
         wit = by.get((ck.name, True))
         link = (f"[counterexample](../traces/{cex.stem}.md)" if cex else
                 f"[witness](../traces/{wit.stem}.md)" if wit else "—")
-        lines.append(f"| `{ck.name}` | {_cell_text(result, ck)} | "
-                     f"{_expect_mark(model, result, ck)} | {link} |")
+        note = ("" if not (x.differs or x.expected is None or x.path_missing)
+                else f" ({x.judgement}" + (", INCONCLUSIVE (path)" if x.path_missing else "")
+                + ")")
+        lines.append(f"| `{ck.name}` | {cell_text(x.cell)}{note} | {link} |")
     s = result.stats
     lines += ["", f"Explored: {s.distinct} distinct states, {s.generated} transitions, "
               f"depth {s.depth}" + ("" if s.complete else f", INCOMPLETE ({s.stop_reason})")
@@ -453,10 +483,55 @@ def _design_page(model: Allocator, result: "Result", pages: Sequence[Page],
     return "\n".join(lines)
 
 
+#: front matter of the wide pages: mkdocs-material hides the navigation and table of contents
+_WIDE = "---\nhide:\n  - navigation\n  - toc\n---\n"
+#: front matter of the trace pages: the table of contents is hidden (room for the step table)
+_NO_TOC = "---\nhide:\n  - toc\n---\n"
+_MARK = {Verdict.VIOLATED: "✗", Verdict.HOLDS: "✓", Verdict.VACUOUS: "○", Verdict.BOUNDED: "…"}
+
+
+def _ident(name: str) -> str:
+    """An identifier that may wrap only after its underscores (never inside a word)."""
+    parts = name.split("_")
+    segs = [p + "_" for p in parts[:-1]] + [parts[-1]]
+    return "<wbr>".join(f'<span class="seg">{_h(x)}</span>' for x in segs if x)
+
+
+def _matrix_cell(x: "Judged", page: Page | None) -> str:
+    """One cell of the docs matrix: a symbol and the verdict in words (never colour alone),
+    the length or witness count, and the judgement only where it is not "as expected"."""
+    cell = x.cell
+    v = cell.verdict
+    if v == Verdict.VIOLATED:
+        tr = cell.trace
+        assert tr is not None
+        detail = (f"lasso {tr.loop_start}+{len(tr) - tr.loop_start}" if tr.loop_start is not None
+                  else steps(len(tr)))
+    elif v == Verdict.HOLDS:
+        detail = f"w={cell.witness_count}"
+    else:
+        detail = ""
+    text = f'<span class="v-{v.value.lower()}">{_MARK[v]} {v.value}</span>'
+    if page is not None:
+        text = f"[{text}](traces/{page.stem}.md)"
+    if detail:
+        text += f"<br>{detail}"
+    if x.differs:
+        assert x.expected is not None
+        text += f'<br><span class="v-differs">≠ expected {x.expected.value}</span>'
+    if x.path_missing:
+        text += '<br><span class="v-differs">INCONCLUSIVE (path)</span>'
+    if x.expected is None:
+        text += "<br>no expectation"
+    return text
+
+
 def _index_page(results: Sequence[tuple[Allocator, "Result"]], checks: Sequence[Check],
-                pages: dict[str, list[Page]]) -> str:
-    names = [m.name for m, _ in results]
+                pages: dict[str, list[Page]], scope) -> str:
+    judged = judge_cells(results, checks, scope)
+    differ = [x for row in judged for x in row if x.differs]
     lines = [
+        _WIDE,
         "# mmspec: Linux page-allocator designs, checked", "",
         "mmspec is a model checker for Linux page-allocator designs. It models zones, "
         "pageblocks and migratetypes, watermarks, gfp request classes, the allocation fast "
@@ -466,27 +541,28 @@ def _index_page(results: Sequence[tuple[Allocator, "Result"]], checks: Sequence[
         "witness that the guarded situation is reachable) or the **shortest "
         "counterexample**, replayed through the step function and written in kernel "
         "vocabulary.", "",
-        f"How the model works, rule by rule: [semantics]({SEMANTICS_PAGE}). "
-        "Every page here is generated by `mmspec docs` from the checker's results; "
-        "do not edit them by hand.", "",
+        f"How the model works, rule by rule: [semantics]({SEMANTICS_PAGE}). The claims the "
+        f"checks encode: [claims]({CLAIMS_PAGE}). Every other page here is generated by "
+        "`mmspec docs` from the checker's results; do not edit them by hand.", "",
         "## Design × check matrix (default scope)", "",
-        "Each cell: the verdict as `mmspec compare` prints it (with a link to the "
-        "counterexample or witness trace) and whether it is the recorded expectation. "
-        "w = transitions on which the check's witness held (HOLDS is never vacuous).", "",
-        "| check | " + " | ".join(f"[`{n}`](designs/{n}.md)" for n in names) + " |",
-        "| --- | " + " | ".join("---" for _ in names) + " |",
+        "Rows are designs, columns are checks (the same cells as `mmspec compare`). Each "
+        "cell links to its counterexample, or to the witness trace of a HOLDS that another "
+        "design violates. ✗ VIOLATED: the shortest counterexample's length (a lasso: steps "
+        "to the loop + steps around it); ✓ HOLDS: every reachable state explored, w = "
+        "transitions on which the check's witness held (HOLDS is never vacuous); ○ VACUOUS: "
+        "the witness was never reached, so the check tested nothing. "
+        + ("Every verdict is the expectation recorded for this scope." if not differ else
+           "A cell marked ≠ differs from the expectation recorded for this scope."), "",
+        '<div class="mmspec-matrix" markdown="1">', "",
+        "| design | " + " | ".join(_ident(ck.name) for ck in checks) + " |",
+        "| --- | " + " | ".join("---" for _ in checks) + " |",
     ]
-    for ck in checks:
-        cells = []
-        for m, r in results:
-            by = {(p.check.name, p.kind == "witness"): p for p in pages[m.name]}
-            text = _cell_text(r, ck)
-            pg = by.get((ck.name, False)) or by.get((ck.name, True))
-            if pg is not None:
-                text = f"[{text}](traces/{pg.stem}.md)"
-            cells.append(f"{text}<br>{_expect_mark(m, r, ck)}")
-        lines.append(f"| `{ck.name}` | " + " | ".join(cells) + " |")
-    lines += ["", "## Checks", ""]
+    for (m, r), row in zip(results, judged):
+        by = {(p.check.name, p.kind == "witness"): p for p in pages[m.name]}
+        cells = [_matrix_cell(x, by.get((x.check.name, False)) or by.get((x.check.name, True)))
+                 for x in row]
+        lines.append(f"| [`{m.name}`](designs/{m.name}.md) | " + " | ".join(cells) + " |")
+    lines += ["", "</div>", "", "## Checks", ""]
     for ck in checks:
         lines.append(f"- `{ck.name}`: {md(ck.title)} (claim {md(ck.claim)}; witness: "
                      f"{md(ck.witness_doc)})")
@@ -519,13 +595,16 @@ def render_site(results: Sequence[tuple[Allocator, "Result"]], checks: Sequence[
         pages[m.name] = pg
         files[f"designs/{m.name}.md"] = _design_page(m, r, pg, checks)
         for page in pg:
+            tr = page.trace
             title = (f"{page.check.name} on {m.name}: "
                      + ("witness" if page.kind == "witness" else page.kind)
-                     + f" ({len(page.trace)} steps)")
+                     + (f" ({tr.loop_start}+{len(tr) - tr.loop_start} steps)"
+                        if tr.loop_start is not None else f" ({steps(len(tr))})"))
             svg = render_chart_svg(m, page.trace, title)
             files[f"traces/{page.stem}.svg"] = svg
             files[f"traces/{page.stem}.md"] = _trace_page(m, page, svg)
-    files["index.md"] = _index_page(results, checks, pages)
+    files["index.md"] = _index_page(results, checks, pages,
+                                    results[0][0].scope if results else default_scope())
     files["mmspec.css"] = CSS
     return dict(sorted(files.items()))
 
@@ -547,6 +626,7 @@ def render_mkdocs_yml(files: Sequence[str], designs: Sequence[str]) -> str:
         "    - navigation.sections",
         "markdown_extensions:",
         "  - tables",
+        "  - md_in_html",
         "  - toc:",
         "      permalink: true",
         "extra_css:",
@@ -554,6 +634,7 @@ def render_mkdocs_yml(files: Sequence[str], designs: Sequence[str]) -> str:
         "nav:",
         "  - Matrix: index.md",
         f"  - Semantics: {SEMANTICS_PAGE}",
+        f"  - Claims: {CLAIMS_PAGE}",
         "  - Designs:",
     ]
     out += [f"      - {d}: designs/{d}.md" for d in designs if f"designs/{d}.md" in files]
@@ -572,12 +653,25 @@ CSS = """\
 .md-grid { max-width: 90rem; }
 .mmspec-chart-box { overflow-x: auto; margin: 1em 0; }
 .mmspec-chart-box svg { max-width: 100%; height: auto; }
-.md-typeset #step-table { font-size: 0.68rem; }
-#step-table td, #step-table th { vertical-align: top; padding: 0.5em 0.7em; }
-#step-table td { overflow-wrap: anywhere; }
-#step-table td:nth-child(1) { width: 3em; }
-#step-table td:nth-child(2) { min-width: 11em; }
-#step-table td:nth-child(3) { min-width: 15em; }
-#step-table td:nth-child(4), #step-table td:nth-child(5) { min-width: 6em; }
+/* the matrix: identifiers wrap only after an underscore, never inside a word */
+.md-typeset .mmspec-matrix table:not([class]) { font-size: 0.6rem; }
+.md-typeset .mmspec-matrix th, .md-typeset .mmspec-matrix td {
+  padding: 0.45em 0.55em; vertical-align: top; }
+.mmspec-matrix .seg, .md-typeset .mmspec-matrix code { white-space: nowrap; }
+.mmspec-matrix td { white-space: nowrap; }
+.md-typeset .mmspec-matrix th { vertical-align: bottom; min-width: 0; }
+.v-violated { font-weight: bold; color: #b2182b; }
+.v-holds { color: #1a7837; }
+.v-vacuous, .v-bounded { font-style: italic; color: #8c510a; }
+.v-differs { font-weight: bold; text-decoration: underline; }
+/* the step table: text wraps between words only, never inside one */
+.md-typeset #step-table { font-size: 0.66rem; }
+#step-table td, #step-table th { vertical-align: top; padding: 0.5em 0.6em; }
+#step-table td { overflow-wrap: normal; word-break: normal; }
+.md-typeset #step-table code { word-break: keep-all; overflow-wrap: normal; }
+#step-table .nw { white-space: nowrap; }
+#step-table td:nth-child(1) { width: 2.5em; }
+#step-table td:nth-child(2) { width: 26%; }
+#step-table td:nth-child(3) { width: 34%; }
 #step-table tr.failing td { background: #fde0dd; }
 """

@@ -88,3 +88,93 @@ def test_trace_page_renders_table_and_chart(site, tmp_path):
     # the chart is painted: non-CMA bars (#1f77b4) and the min line (#d62728) are on screen
     assert count((0x1F, 0x77, 0xB4)) > 2000, "no non-CMA bars visible in the screenshot"
     assert count((0xD6, 0x27, 0x28)) > 50, "no min watermark line visible in the screenshot"
+
+
+# ------------------------------------------------------------------------------------------
+# Layout at 1400 px: no horizontal scroll, identifiers never broken inside a word, legends
+# beside the data. A copy of each page gets a script that measures the rendered layout and
+# writes the measurements into the DOM that --dump-dom prints.
+
+MEASURE = r"""
+<script>
+window.addEventListener("load", function () {
+  var r = {}, de = document.documentElement;
+  r.scroll = [de.scrollWidth, de.clientWidth];
+  r.tables = [].map.call(document.querySelectorAll("article table"), function (t) {
+    var w = t.closest(".md-typeset__scrollwrap") || t;
+    return [t.id || t.parentNode.className, t.scrollWidth, t.clientWidth,
+            w.scrollWidth, w.clientWidth];
+  });
+  // every word of every table cell on one line (a break only between words)
+  r.broken = [];
+  document.querySelectorAll("article table").forEach(function (t) {
+    var it = document.createTreeWalker(t, NodeFilter.SHOW_TEXT), n, m, re = /\S+/g;
+    while ((n = it.nextNode())) {
+      while ((m = re.exec(n.data))) {
+        var g = document.createRange();
+        g.setStart(n, m.index); g.setEnd(n, m.index + m[0].length);
+        var rects = [].filter.call(g.getClientRects(), function (x) { return x.width > 0; });
+        if (rects.length > 1) r.broken.push(m[0]);
+      }
+    }
+  });
+  r.legends = [].map.call(document.querySelectorAll("svg [id^='legend-']"), function (l) {
+    var ax = document.getElementById("axes-" + l.id.slice(7));
+    var a = l.getBoundingClientRect(), b = ax.getBoundingClientRect();
+    return [l.id, a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom];
+  });
+  var pre = document.createElement("pre");
+  pre.id = "mmspec-measure";
+  pre.textContent = JSON.stringify(r);
+  document.body.appendChild(pre);
+});
+</script>
+"""
+
+
+def _measure(exe: str, site, page: str, tmp_path) -> dict:
+    import json
+    src = (site / page).read_text(encoding="utf-8")
+    probe = site / page.replace(".html", "--measure.html")
+    probe.write_text(src.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = _run_chromium(exe, str(tmp_path / ("profile-" + probe.name)), "--window-size=1400,1000",
+                        "--virtual-time-budget=5000", "--dump-dom", probe.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    m = re.search(r'<pre id="mmspec-measure">(.*?)</pre>', dom.stdout, re.S)
+    assert m, "the measuring script did not run"
+    import html
+    return json.loads(html.unescape(m.group(1)))
+
+
+@pytest.mark.parametrize("page", ["index.html", PAGE,
+                                  "traces/zone_cma--utilization_oscillation.html"])
+def test_pages_fit_1400px_and_never_break_a_word(site, tmp_path, page):
+    exe = _chromium()
+    r = _measure(exe, site, page, tmp_path)
+    sw, cw = r["scroll"]
+    assert cw <= 1400 and sw <= cw, f"{page}: the page scrolls sideways ({sw} > {cw} px)"
+    assert r["tables"], f"{page}: no table rendered"
+    for name, tsw, tcw, wsw, wcw in r["tables"]:
+        assert tsw <= tcw + 1 and wsw <= wcw + 1, f"{page}: table {name} scrolls ({tsw}/{tcw})"
+    assert not r["broken"], f"{page}: words broken across lines: {r['broken'][:5]}"
+    if page != "index.html":
+        assert r["legends"] and not any(hit for _, hit in r["legends"]), (
+            f"{page}: a chart legend covers its panel: {r['legends']}")
+
+
+def test_matrix_fits_and_shows_verdicts_in_words(site, tmp_path):
+    html = (site / "index.html").read_text(encoding="utf-8")
+    table = html[html.index('<div class="mmspec-matrix">'):]
+    table = table[:table.index("</table>")]
+    # VIOLATED and HOLDS differ in words and symbols, not only in colour
+    assert "✗ VIOLATED" in table and "✓ HOLDS" in table
+    from mmspec import registry
+    assert table.count("<tr>") == 1 + len(registry.designs())   # a header, a row per design
+
+
+def test_lasso_page_says_loop_back_and_marks_the_loop_start(site):
+    page = (site / "traces/zone_cma--utilization_oscillation.html").read_text(encoding="utf-8")
+    assert "loop back to state 10" in page
+    assert "loop start: state 10" in page        # the chart legend
+    assert "loop back: state 18 = state 10" in page
+    assert "failing step" not in page

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 
@@ -72,27 +73,16 @@ def test_render_is_byte_identical(generated):
     assert 'id="wmark-Normal-min"' in svg
 
 
-def _compare_cells(stdout: str) -> dict[tuple[str, str], tuple[str, str]]:
-    """(check, design) -> (verdict text, expectation mark) from `mmspec compare` output."""
-    lines = stdout.splitlines()
-    head = next(i for i, ln in enumerate(lines) if ln.startswith("check "))
-    names = lines[head].split()[1:]
-    starts = [lines[head].index(" " + n + " ") + 1 if " " + n + " " in lines[head] + " "
-              else lines[head].rindex(n) for n in names]
-    out = {}
-    i = head + 2
-    while i + 1 < len(lines) and lines[i].strip():
-        r1, r2 = lines[i], lines[i + 1]
-        ck = r1.split()[0]
-        for k, n in enumerate(names):
-            a, b = starts[k], starts[k + 1] if k + 1 < len(starts) else None
-            out[(ck, n)] = (r1[a:b].strip(), r2[a:b].strip())
-        i += 2
-    return out
+def _detail(cell: dict) -> str:
+    """The second line of a docs matrix cell, from a `mmspec compare --json` cell."""
+    if cell["verdict"] == "VIOLATED":
+        n, ls = cell["trace_length"], cell["loop_start"]
+        return f"lasso {ls}+{n - ls}" if ls is not None else f"{n} step" + ("" if n == 1 else "s")
+    return f"w={cell['witness_count']}" if cell["verdict"] == "HOLDS" else ""
 
 
 def test_index_matrix_matches_compare(generated, monkeypatch):
-    # `mmspec compare` itself renders the matrix; it is fed the fixture's exploration results
+    # `mmspec compare` itself computes the cells; it is fed the fixture's exploration results
     # (the search is deterministic) so that the suite explores every design only once
     _, _, results, checks = generated
     by_name = {m.name: (m, r) for m, r in results}
@@ -102,24 +92,28 @@ def test_index_matrix_matches_compare(generated, monkeypatch):
         return by_name[design.name]
     monkeypatch.setattr(cli, "_run", run)
     out, err = io.StringIO(), io.StringIO()
-    cli.main(["compare", "--no-traces"], out, err)
-    cells = _compare_cells(out.getvalue())
+    cli.main(["compare", "--no-traces", "--json", "-"], out, err)
+    doc = json.loads(out.getvalue())
+    cells = {(c["design"], c["check"]): c for c in doc["cells"]}
+    assert {c["judgement"] for c in doc["cells"]} == {"as expected"}
     index = _read(os.path.join(DOCS, "index.md")) or ""
+    header = next(ln for ln in index.splitlines() if ln.startswith("| design | "))
+    names = [re.sub(r"<[^>]+>", "", h).strip() for h in header.split(" | ")[1:]]
+    names[-1] = names[-1].rstrip(" |")
+    assert names == [c.name for c in registry.checks()]
     rows = {}
     for ln in index.splitlines():
-        m = re.match(r"\| `([a-z0-9_]+)` \| (.*) \|$", ln)
-        if m and "<br>" in ln:
+        m = re.match(r"\| \[`([a-z0-9_]+)`\]\(designs/[a-z0-9_]+\.md\) \| (.*) \|$", ln)
+        if m:
             rows[m.group(1)] = [c.strip() for c in m.group(2).split(" | ")]
-    header = next(ln for ln in index.splitlines() if ln.startswith("| check | "))
-    designs = re.findall(r"\[`([a-z0-9_]+)`\]", header)
-    assert designs == [d.name for d in registry.designs()]
-    assert set(rows) == {c.name for c in registry.checks()}
-    assert len(cells) == len(rows) * len(designs)
-    for ck, cols in rows.items():
-        for d, col in zip(designs, cols):
-            verdict, mark = col.split("<br>")
-            verdict = re.sub(r"^\[(.*)\]\(traces/[^)]+\)$", r"\1", verdict)
-            assert (verdict, mark) == cells[(ck, d)], (ck, d)
+    assert list(rows) == [d.name for d in registry.designs()]
+    for d, cols in rows.items():
+        for ck, col in zip(names, cols):
+            c = cells[(d, ck)]
+            text = re.sub(r"<[^>]+>", "|", re.sub(r"\]\(traces/[^)]+\)", "", col)).replace("[", "")
+            parts = [p for p in text.split("|") if p]
+            assert parts[0].split()[-1] == c["verdict"], (d, ck, col)
+            assert (parts[1] if len(parts) > 1 else "") == _detail(c), (d, ck, col)
 
 
 def test_migrate_cma_atomic_page_shows_the_crossing(generated):
@@ -142,7 +136,7 @@ def test_migrate_cma_atomic_page_shows_the_crossing(generated):
         assert f'id="wmark-Normal-{wm}"' in svg and f'id="wmark-Normal-{wm}"' in page
     assert f'id="fail-{fail[0]}-Normal"' in svg
     assert f'<tr id="step-{fail[0]}" class="failing">' in page
-    assert "free 5 - free_cma 4 = 1 &lt;= min 2-&gt;1" in page
+    assert "free 5 - free_cma 4 = 1 &lt;= min 2-&gt;1" in re.sub(r"<[^>]+>", "", page)
     assert "mmspec check --design migrate_cma --check atomic_while_kswapd_sleeps" in page
     # the chart draws what the trace holds: every bar of the non-CMA free pages
     assert all(f'id="free-noncma-Normal-{i}"' in svg for i in range(len(states)))
@@ -161,14 +155,14 @@ def test_design_page_has_docstring_switches_and_verdicts(generated):
 def test_cli_writes_pages_and_removes_stale(tmp_path, monkeypatch):
     files = {"index.md": "# x\n", "traces/a--b.md": "a\n", "traces/a--b.svg": "<svg/>\n",
              "designs/a.md": "d\n"}
-    monkeypatch.setattr(cmd_docs, "generate", lambda err=None: (files, "nav: []\n"))
+    monkeypatch.setattr(cmd_docs, "generate", lambda err=None, args=None: (files, "nav: []\n"))
     out = tmp_path / "site-src"
     (out / "traces").mkdir(parents=True)
     (out / "traces" / "old--gone.md").write_text("stale\n")
     (out / "semantics.md").write_text("hand-written\n")
     so, se = io.StringIO(), io.StringIO()
     assert cli.main(["docs", "--out", str(out)], so, se) == 0
-    assert so.getvalue() == f"mmspec docs: 4 files in {out} (1 trace pages)\n"
+    assert so.getvalue() == f"mmspec docs: 4 files in {out} (1 trace page)\n"
     assert not (out / "traces" / "old--gone.md").exists()
     assert (out / "semantics.md").read_text() == "hand-written\n"
     assert (out / "traces" / "a--b.svg").read_text() == "<svg/>\n"
@@ -177,7 +171,7 @@ def test_cli_writes_pages_and_removes_stale(tmp_path, monkeypatch):
 
 def test_cli_refuses_outside_a_checkout(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(cmd_docs, "generate", lambda err=None: pytest.fail("explored"))
+    monkeypatch.setattr(cmd_docs, "generate", lambda err=None, args=None: pytest.fail("explored"))
     so, se = io.StringIO(), io.StringIO()
     assert cli.main(["docs"], so, se) == 2
     assert so.getvalue() == ""
