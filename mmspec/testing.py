@@ -18,6 +18,15 @@
 Every transition is also recomputed with ``model.step`` and compared with what
 ``successors`` produced (a disagreement raises :class:`ModelDisagreement`).
 
+The invariant also looks one step ahead: a violation by any transition out of the current
+state fails the walk, with that transition as its last step. When a walk fails, the same
+check is searched breadth-first at the machine's scope (stopping at the first violation,
+within :data:`SHORTEST_MAX_STATES` states and :data:`SHORTEST_SECONDS` seconds): the failure
+shows the shortest counterexample found that way (``CheckViolated.trace``; the walk itself
+is ``CheckViolated.walk``) and says how far the walk was from it. Failures name no mmspec
+internals: pytest hides the machine's frames, and hypothesis' explain phase (which lists
+mmspec's source lines) is left out.
+
 Use it in a pytest file::
 
     import mmspec.testing
@@ -49,7 +58,7 @@ from . import registry
 from .check import Check, Verdict
 from .errors import MmspecError
 from .kernel import Allocator
-from .scope import Scope, default_scope, load_scope, parse_scope
+from .scope import Scope, default_scope, find_scope_file, load_scope, parse_scope, resolve_scope
 from .state import ALLOC, FREE, KSWAPD, Action
 from .trace import Trace, action_from_json, action_to_json, render_trace, replay
 from .vocab import GFP_CLASSES
@@ -95,14 +104,24 @@ def wide_scope() -> Scope:
     return parse_scope(tomllib.loads(WIDE_SCOPE_TOML), origin="wide scope")
 
 
-class CheckViolated(AssertionError):
-    """A random walk violated a check. ``str()`` is the rendered trace; ``trace`` is the
-    replayed :class:`~mmspec.trace.Trace`, ``check`` the :class:`~mmspec.check.Check`."""
+#: the breadth-first search for the shortest counterexample of a failed walk stops after
+#: this many distinct states or seconds (whichever comes first)
+SHORTEST_MAX_STATES = 200_000
+SHORTEST_SECONDS = 10.0
 
-    def __init__(self, message: str, check: Check, trace: Trace) -> None:
+
+class CheckViolated(AssertionError):
+    """A random walk violated a check. ``str()`` is the rendered counterexample; ``trace`` is
+    the shortest counterexample known (breadth-first, or the walk if none shorter was
+    found), ``walk`` the walk's own replayed :class:`~mmspec.trace.Trace`, ``check`` the
+    :class:`~mmspec.check.Check`."""
+
+    def __init__(self, message: str, check: Check, trace: Trace, walk: Trace | None = None
+                 ) -> None:
         super().__init__(message)
         self.check = check
         self.trace = trace
+        self.walk = walk if walk is not None else trace
 
 
 class ModelDisagreement(AssertionError):
@@ -118,6 +137,102 @@ def _group(a: Action) -> tuple:
     if a.kind == KSWAPD:
         return (KSWAPD,)
     return ("other",)
+
+
+def _violates(ck: Check, model: Allocator, pre, a, eff, post) -> bool:
+    if ck.bad_step is not None:
+        return bool(ck.bad_step(model, pre, a, eff, post))
+    assert ck.bad_state is not None
+    return bool(ck.bad_state(model, post))
+
+
+#: (design, scope, check name, caps) -> (shortest actions or None, complete depth, cut)
+_SHORTEST: dict = {}
+
+
+def shortest_violation(model: Allocator, check: Check, *,
+                       max_states: int = SHORTEST_MAX_STATES,
+                       seconds: float = SHORTEST_SECONDS) -> tuple[list[Action] | None, int, bool]:
+    """Breadth-first search for ``check``'s first violation from ``model``'s initial state,
+    in the order :func:`mmspec.explore.explore` visits transitions (so the same shortest
+    counterexample), stopping at it. Returns ``(actions or None, depth, cut)``: the actions
+    of the counterexample, the number of BFS levels searched completely and whether a cap
+    stopped the search first. Cached per (design, scope, check)."""
+    import time
+    key = (type(model), model.scope, check.name, max_states, seconds)
+    if key in _SHORTEST:
+        return _SHORTEST[key]
+    t0 = time.perf_counter()
+    init = model.init_states()[0]
+    if check.bad_state is not None and check.bad_state(model, init):
+        _SHORTEST[key] = ([], 0, False)
+        return _SHORTEST[key]
+    parents: dict = {init: None}
+    frontier = [init]
+    depth = 0
+    found = None
+    cut = False
+    while frontier and found is None and not cut:
+        nxt = []
+        for s in frontier:
+            for a, t, eff in model.successors(s):
+                if _violates(check, model, s, a, eff, t):
+                    found = (s, a)
+                    break
+                if t not in parents:
+                    parents[t] = (s, a)
+                    nxt.append(t)
+            if found is not None:
+                break
+            if len(parents) >= max_states or time.perf_counter() - t0 > seconds:
+                cut = True
+                break
+        if found is None and not cut:
+            depth += 1
+            frontier = nxt
+    actions = None
+    if found is not None:
+        s, a = found
+        actions = [a]
+        while parents[s] is not None:
+            s, a0 = parents[s]
+            actions.append(a0)
+        actions.reverse()
+    _SHORTEST[key] = (actions, depth, cut)
+    return _SHORTEST[key]
+
+
+def _design_arg(design: type[Allocator]) -> tuple[str, str]:
+    """How ``mmspec check`` names ``design`` and a note for the end of the line:
+    ``--design NAME`` for a shipped design, else ``--design-file FILE`` (the file the class
+    is defined in, which must define ``DESIGN``)."""
+    import inspect
+    import shlex
+    if any(d is design for d in registry.designs()):
+        return f"--design {design.name}", ""
+    try:
+        path = inspect.getsourcefile(design) or "FILE"
+    except TypeError:
+        path = "FILE"
+    if path != "FILE":
+        rel = os.path.relpath(path)
+        path = rel if not rel.startswith("..") else path
+    mod = sys.modules.get(design.__module__)
+    note = ("" if getattr(mod, "DESIGN", None) is design else
+            f"  (with DESIGN = {design.__qualname__} in {os.path.basename(path)})")
+    return f"--design-file {shlex.quote(path)}", note
+
+
+def _scope_arg(scope: Scope) -> tuple[str, str]:
+    """(``--scope`` argument, scope text to show) for a reproduce line."""
+    from .scope import DEFAULT_NAME, scope_names
+    names = [n for n in scope_names(scope) if n != DEFAULT_NAME]
+    if scope == default_scope():
+        return "", ""
+    if names:
+        return f" --scope {names[0]}", ""
+    return (" --scope SCOPE.toml  (SCOPE.toml: the scope below)",
+            "\nScope:\n" + scope.to_toml())
 
 
 class DesignMachine(RuleBasedStateMachine):
@@ -149,6 +264,7 @@ class DesignMachine(RuleBasedStateMachine):
         self._groups = groups
 
     def _take(self, key: tuple, choice: int) -> None:
+        __tracebackhide__ = True
         options = self._groups[key]
         a, t, eff = options[choice % len(options)]
         pre = self.state
@@ -163,26 +279,68 @@ class DesignMachine(RuleBasedStateMachine):
 
     @invariant()
     def checks_hold(self) -> None:
+        __tracebackhide__ = True
         for ck in self.checks:
-            if ck.bad_step is not None:
-                bad = self.last is not None and ck.bad_step(self.model, *self.last)
-            else:
-                assert ck.bad_state is not None
-                bad = ck.bad_state(self.model, self.state)
-            if bad:
-                self._fail(ck)
+            if ck.bad_state is not None and self.last is None and ck.bad_state(
+                    self.model, self.state):
+                self._fail(ck, [])
+            if self.last is not None and _violates(ck, self.model, *self.last):
+                self._fail(ck, [])
+        # one step ahead: any transition out of this state that violates a check
+        for ck in self.checks:
+            for options in self._groups.values():
+                for a, t, eff in options:
+                    if _violates(ck, self.model, self.state, a, eff, t):
+                        self._fail(ck, [a])
 
-    def _fail(self, ck: Check) -> None:
-        trace = replay(self.model, self.init, self.actions)
-        scope_note = ""
-        repro = f"mmspec check --design {self.model.name} --check {ck.name}"
-        if self.scope != default_scope():
-            repro += " --scope SCOPE.toml  (SCOPE.toml: the scope below; BFS may not finish)"
-            scope_note = "\nScope:\n" + self.scope.to_toml()
-        text = render_trace(self.model, trace, title=(
-            f"{ck.name} on {self.model.name}: VIOLATED by a random walk "
-            f"({len(trace)} steps, shrunk by hypothesis)"), reproduce=repro)
-        raise CheckViolated("\n" + text + scope_note, ck, trace)
+    def _fail(self, ck: Check, extra: list[Action]) -> None:
+        __tracebackhide__ = True
+        walk = replay(self.model, self.init, self.actions + extra)
+        actions, depth, cut = shortest_violation(self.model, ck)
+        shortest = walk
+        if actions is not None and len(actions) < len(walk):
+            shortest = replay(self.model, self.init, actions)
+            how = (f"this walk took {len(walk)} steps; breadth-first search at this scope "
+                   f"finds the shortest counterexample, {len(actions)} steps, shown here")
+        elif actions is not None:
+            how = f"{len(walk)} steps: as short as the breadth-first search's shortest"
+        elif cut:
+            how = (f"{len(walk)} steps; breadth-first search at this scope was stopped after "
+                   f"{depth} complete levels, so the shortest has between {depth + 1} and "
+                   f"{len(walk)} steps")
+        else:   # pragma: no cover - a complete search would have found the walk's violation
+            how = f"{len(walk)} steps"
+        scope_arg, scope_note = _scope_arg(self.scope)
+        darg, dnote = _design_arg(self.design)
+        repro = f"mmspec check {darg} --check {ck.name}{scope_arg}{dnote}"
+        text = render_trace(self.model, shortest, title=(
+            f"{ck.name} on {self.model.name}: VIOLATED by a random walk ({how})"),
+            reproduce=repro)
+        walk_line = ("" if shortest is walk else "\nThe walk: " + "; ".join(
+            self.model.describe(a) for a in walk.actions) + "\n")
+        raise CheckViolated("\n" + text + walk_line + scope_note, ck, shortest, walk)
+
+    @classmethod
+    def _to_test_case(cls):
+        """hypothesis' TestCase, without its explain phase: that phase lists the library's
+        own source lines run only by failing examples (here: mmspec internals)."""
+        if "_mmspec_test_case" in cls.__dict__:
+            return cls.__dict__["_mmspec_test_case"]
+        base = super()._to_test_case()
+        from hypothesis import Phase, settings as Settings
+        from hypothesis.stateful import run_state_machine_as_test
+
+        def runTest(self):  # noqa: N802 - unittest's name
+            __tracebackhide__ = True
+            s = self.settings
+            run_state_machine_as_test(cls, settings=Settings(s, phases=tuple(
+                p for p in s.phases if p is not Phase.explain)))
+        runTest.is_hypothesis_test = True  # type: ignore[attr-defined]
+        runTest._hypothesis_state_machine_class = cls  # type: ignore[attr-defined]
+        tc = type(base.__name__, (base,), {"runTest": runTest,
+                                           "__qualname__": base.__qualname__})
+        setattr(cls, "_mmspec_test_case", tc)
+        return tc
 
 
 def _design_class(design: Any) -> type[Allocator]:
@@ -203,12 +361,14 @@ def _scope(scope: Any) -> Scope:
         return load_scope(os.fspath(scope))
     if isinstance(scope, str):
         if "=" not in scope and "[" not in scope:
-            return load_scope(scope)
+            return load_scope(find_scope_file(scope))      # a path or a named scope
         try:
             data = tomllib.loads(scope)
         except tomllib.TOMLDecodeError as exc:
             raise MmspecError(f"machine_for: scope text is not valid TOML: {exc}") from None
-        return parse_scope(data, origin="scope text")
+        except RecursionError:
+            raise MmspecError("machine_for: scope text nests too deeply") from None
+        return resolve_scope((data, "scope text"))     # changes to the default, like a file
     raise MmspecError(f"machine_for: scope must be a Scope, TOML text or a path to a TOML file, "
                       f"got {type(scope).__name__}")
 
@@ -241,6 +401,7 @@ def _checks(checks: Any) -> tuple[Check, ...]:
 
 def _make_rule(key: tuple, name: str, argname: str):
     def body(self, **kw):
+        __tracebackhide__ = True
         self._take(key, kw[argname])
     body.__name__ = name
     body.__qualname__ = name
@@ -300,8 +461,7 @@ def machine_for(design: str | type[Allocator], scope: Scope | str | os.PathLike 
 # Replay files: every counterexample the checker finds, kept as data.
 
 def _reproduce(design: str, check: str, scope: Scope) -> str:
-    base = f"mmspec check --design {design} --check {check}"
-    return base if scope == default_scope() else base + " --scope SCOPE.toml"
+    return f"mmspec check --design {design} --check {check}" + _scope_arg(scope)[0].split("  (")[0]
 
 
 def replay_documents(scope: Scope | None = None,
@@ -337,16 +497,20 @@ def replay_documents(scope: Scope | None = None,
 def write_replays(directory: str, scope: Scope | None = None,
                   documents: dict[str, str] | None = None) -> list[str]:
     """Write ``documents`` (default: :func:`replay_documents` at ``scope``) into
-    ``directory`` (created if missing) and delete stale ``*--*.json`` files there. Returns
-    the file names written, sorted."""
+    ``directory`` (created if missing; checked with :func:`mmspec.output.output_dir` before
+    anything is explored) and delete stale ``*--*.json`` files there. Returns the file names
+    written, sorted."""
+    from .output import check_regular, output_dir, write_text
+    real = output_dir(directory, "--write-replays")
     docs = documents if documents is not None else replay_documents(scope)
-    os.makedirs(directory, exist_ok=True)
-    for name in sorted(os.listdir(directory)):
+    for name in docs:
+        check_regular(os.path.join(real, name), "--write-replays")
+    os.makedirs(real, exist_ok=True)
+    for name in sorted(os.listdir(real)):
         if name.endswith(".json") and "--" in name and name not in docs:
-            os.unlink(os.path.join(directory, name))
+            os.unlink(os.path.join(real, name))
     for name, text in docs.items():
-        with open(os.path.join(directory, name), "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write_text(os.path.join(real, name), text, "--write-replays")
     return list(docs)
 
 
@@ -375,12 +539,20 @@ def load_replay(path: str) -> tuple[Allocator, Check, Trace, int]:
     return model, ck, trace, length
 
 
-def _main(argv: Sequence[str]) -> int:
-    if len(argv) != 2 or argv[0] != "--write-replays":
-        sys.stderr.write("usage: python -m mmspec.testing --write-replays DIR\n")
+def _main(argv: Sequence[str], out=None, err=None) -> int:
+    """``python -m mmspec.testing --write-replays DIR``: exit 0, or 2 with one line."""
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    try:
+        if len(argv) != 2 or argv[0] != "--write-replays":
+            raise MmspecError("usage: python -m mmspec.testing --write-replays DIR")
+        from .output import output_dir
+        output_dir(argv[1], "--write-replays")      # before the search
+        for name in write_replays(argv[1]):
+            out.write(os.path.join(argv[1], name) + "\n")
+    except MmspecError as exc:
+        err.write(f"mmspec: error: {exc}\n")
         return 2
-    for name in write_replays(argv[1]):
-        sys.stdout.write(os.path.join(argv[1], name) + "\n")
     return 0
 
 
