@@ -32,7 +32,7 @@ MARK_PATH = "?"        # a coverage path the check needs never fired (inconclusi
 CODE_LEGEND = (
     ("V n", "VIOLATED: the shortest counterexample has n steps"),
     ("V s+l", "VIOLATED (liveness): a lasso, s steps to a loop of l steps that repeats"),
-    ("H", "HOLDS: every reachable state explored, and the check's witness was reached"),
+    ("H", "HOLDS: every reachable state explored and the witness reached (counts: --json)"),
     ("VAC", "VACUOUS: the witness was never reached, so the check tested nothing"),
     ("BND", "BOUNDED: the search was cut (state cap, time limit or memory guard)"),
     (MARK_DIFFERS, "the verdict differs from the expectation recorded for this scope"),

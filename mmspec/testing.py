@@ -530,7 +530,11 @@ def load_replay(path: str) -> tuple[Allocator, Check, Trace, int]:
             loop_start = int(loop_start)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise MmspecError(f"replay file {path!r} is malformed: {exc}") from None
-    model = registry.get_design(design)(parse_scope(tomllib.loads(scope_text), origin=path))
+    try:
+        data = tomllib.loads(scope_text)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise MmspecError(f"replay file {path!r} is malformed: its scope: {exc}") from None
+    model = registry.get_design(design)(parse_scope(data, origin=path))
     ck = registry.get_checks([check])[0]
     if not isinstance(actions_raw, list):
         raise MmspecError(f"replay file {path!r} is malformed: actions must be a list")

@@ -7,6 +7,8 @@ not replay raises :class:`~mmspec.errors.TraceReplayError`.
 
 from __future__ import annotations
 
+import textwrap
+
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
@@ -175,9 +177,22 @@ def render_state(model: "Allocator", s: State, indent: str = "  ") -> list[str]:
     return lines
 
 
+#: rendered traces are wrapped at this many columns (words are never broken)
+WIDTH = 100
+
+
+def _wrap(line: str) -> list[str]:
+    """``line`` wrapped at :data:`WIDTH` columns, continuation lines indented four more."""
+    if len(line) <= WIDTH:
+        return [line]
+    indent = line[:len(line) - len(line.lstrip())]
+    return textwrap.wrap(line, WIDTH, subsequent_indent=indent + "    ",
+                         break_long_words=False, break_on_hyphens=False) or [line]
+
+
 def render_trace(model: "Allocator", trace: Trace, *, title: str, reproduce: str) -> str:
     """A trace as text: title, reproduce command, full first state, each step with its kernel
-    log and only the changed fields, full last state."""
+    log and only the changed fields, full last state; lines wrapped at :data:`WIDTH`."""
     out = [title, f"Reproduce: {reproduce}", "", "State 0 (initial):"]
     out += render_state(model, trace.init)
     prev = state_fields(model, trace.init)
@@ -199,7 +214,7 @@ def render_trace(model: "Allocator", trace: Trace, *, title: str, reproduce: str
     out.append("")
     out.append(f"State {len(trace.steps)} (last):")
     out += render_state(model, trace.states[-1])
-    return "\n".join(out) + "\n"
+    return "\n".join(w for line in out for w in _wrap(line)) + "\n"
 
 
 # ------------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ def test_check_violation_exits_1_and_writes_itf(tmp_path):
     assert code == 1
     assert "atomic_while_kswapd_sleeps: VIOLATED (shortest counterexample: 6 steps)" in out
     assert "Reproduce: mmspec check --design migrate_cma --check atomic_while_kswapd_sleeps" in out
+    assert max(len(ln) for ln in out.splitlines()) <= 100     # traces are wrapped too
     doc = json.loads(path.read_text())
     assert doc["#meta"]["format"] == "ITF"
     assert len(doc["states"]) == 7                      # initial state + 6 steps
@@ -303,6 +304,12 @@ def test_compare_design_file_adds_a_row_with_its_own_expectations(tmp_path):
     assert re.search(r"^my_idea +VIOLATED 6 steps\*$", out, re.M), out
     assert "my_idea x atomic_while_kswapd_sleeps: VIOLATED 6 steps, expected HOLDS" in out
     assert f"Reproduce: mmspec check --design-file '{f}' --check atomic_while_kswapd_sleeps" in out
+
+
+def test_the_readme_example_design_file():
+    code, out, _ = run("check", "--design-file", os.path.join(ROOT, "examples", "my_idea.py"),
+                       "--check", "atomic_while_kswapd_sleeps", "--max-states", "10000")
+    assert code == 0 and "atomic_while_kswapd_sleeps: HOLDS" in out
 
 
 def test_default_compare_fits_100_columns(monkeypatch):
