@@ -29,9 +29,9 @@ from .matrix import (cell_text, judge_cells, legend_lines, matrix_lines, missing
                      trace_text)
 from .output import output_file
 from .progress import Reporter, default_memory_limit_kib, stats_block
-from .scope import (_ZONE_NAMES, DERIVED, Scope, default_scope, find_scope_file,
+from .scope import (_ZONE_NAMES, DERIVED, Scope, find_scope_file,
                     named_scopes, read_scope_data, resolve_scope, scope_names)
-from .trace import render_trace, trace_to_itf
+from .trace import render_trace, trace_to_itf, wrap_line
 from .vocab import ALLOC_CMA, ALLOC_HARDER, ALLOC_HIGH, CLASS_INDEX
 
 __all__ = ["main", "entrypoint", "build_parser", "scope_from_args", "search", "reporter"]
@@ -57,29 +57,29 @@ def _given_once(parser, namespace, action, option_string) -> None:
     seen[action.dest] = option_string
 
 
-class _StoreOnce(argparse._StoreAction):
+class _Once:
+    """Mixin for argparse actions: the option may be given once (see :func:`_given_once`)."""
+
     def __call__(self, parser, namespace, values, option_string=None):
         if option_string is not None:
             _given_once(parser, namespace, self, option_string)
-        super().__call__(parser, namespace, values, option_string)
+        super().__call__(parser, namespace, values, option_string)  # type: ignore[misc]
 
 
-class _StoreConstOnce(argparse._StoreConstAction):
-    def __call__(self, parser, namespace, values, option_string=None):
-        _given_once(parser, namespace, self, option_string)
-        super().__call__(parser, namespace, values, option_string)
+class _StoreOnce(_Once, argparse._StoreAction):
+    pass
 
 
-class _StoreTrueOnce(argparse._StoreTrueAction):
-    def __call__(self, parser, namespace, values, option_string=None):
-        _given_once(parser, namespace, self, option_string)
-        super().__call__(parser, namespace, values, option_string)
+class _StoreConstOnce(_Once, argparse._StoreConstAction):
+    pass
 
 
-class _StoreFalseOnce(argparse._StoreFalseAction):
-    def __call__(self, parser, namespace, values, option_string=None):
-        _given_once(parser, namespace, self, option_string)
-        super().__call__(parser, namespace, values, option_string)
+class _StoreTrueOnce(_Once, argparse._StoreTrueAction):
+    pass
+
+
+class _StoreFalseOnce(_Once, argparse._StoreFalseAction):
+    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -518,7 +518,7 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
     check_degenerate(scope, [design], args.allow_degenerate)
     model, r = _run(design, scope, checks, args, err)
     sc = _scope_cli(args)
-    report = out if target is None or not target.is_stdout else _Discard()
+    report = _Wrapped(out if target is None or not target.is_stdout else _Discard())
     report.write(f"mmspec check: design {design.name} ({design.title})\n")
     report.write(f"Source: {design.source}\n")
     report.write("Zones: " + "; ".join(
@@ -577,6 +577,17 @@ class _Discard:
 
     def write(self, text: str) -> int:
         return len(text)
+
+
+class _Wrapped:
+    """Writes whole lines to ``out`` wrapped at 100 columns (:func:`mmspec.trace.wrap_line`)."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        lines = text.split("\n")
+        return self.out.write("\n".join(w for ln in lines for w in (wrap_line(ln) or [""])))
 
 
 def _compare_designs(args) -> list[tuple[type[Allocator], str]]:

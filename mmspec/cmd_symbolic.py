@@ -47,24 +47,21 @@ def register(subparsers, add_scope_args) -> None:
     s = subparsers.add_parser("simulate", help="full-scale simulation (1 GiB, 512 MiB CMA) of "
                               "a movable-heavy workload through the explicit step function")
     _full_scale_args(s)
-    _design_list_arg(s)
-    s.add_argument("--ratio", type=int, default=15, metavar="N", help="movable requests per "
-                   "GFP_KERNEL request in each cycle (default 15)")
-    s.add_argument("--kswapd-every", type=int, default=1, metavar="N", help="kswapd takes "
-                   "one step after every N allocations while awake (default 1)")
-    s.add_argument("--allocations", type=int, default=524288, metavar="N",
-                   help="allocations simulated (default 524288 = 2 x the zone)")
     s.set_defaults(func=cmd_simulate)
     _register_claims(subparsers)
     _register_parametric(subparsers)
 
 
-def _design_list_arg(p) -> None:
+def _full_scale_args(p) -> None:
+    """The options of simulate and claims: designs, memory and the workload."""
     p.add_argument("--design", action="append", metavar="NAME", help="design (repeatable; "
                    "default migrate_cma and zone_cma)")
-
-
-def _full_scale_args(p) -> None:
+    p.add_argument("--ratio", type=int, default=15, metavar="N", help="movable requests per "
+                   "GFP_KERNEL request in each cycle (default 15)")
+    p.add_argument("--kswapd-every", type=int, default=1, metavar="N", help="simulation: "
+                   "kswapd takes one step after every N allocations while awake (default 1)")
+    p.add_argument("--allocations", type=int, default=524288, metavar="N",
+                   help="allocations simulated (default 524288 = 2 x the zone)")
     g = p.add_argument_group("full-scale memory (default: 1 GiB, 512 MiB CMA, 4 KiB pages)")
     g.add_argument("--pages", type=int, default=262144, metavar="N",
                    help="pages of memory (default 262144)")
@@ -274,13 +271,6 @@ def _register_claims(subparsers) -> None:
     c = subparsers.add_parser("claims", help="full-scale utilization (C1, C2) and atomic-"
                               "failure (C4, C6) claims, by simulation and by z3")
     _full_scale_args(c)
-    _design_list_arg(c)
-    c.add_argument("--ratio", type=int, default=15, metavar="N", help="movable requests per "
-                   "GFP_KERNEL request (default 15)")
-    c.add_argument("--kswapd-every", type=int, default=1, metavar="N", help="simulation: "
-                   "kswapd steps after every N allocations while awake (default 1)")
-    c.add_argument("--allocations", type=int, default=524288, metavar="N",
-                   help="simulation length in allocations (default 524288)")
     c.add_argument("--segments", type=int, default=3, metavar="N", help="z3: phases of "
                    "symbolic length per run in the counting abstraction (default 3)")
     c.set_defaults(func=cmd_claims)

@@ -500,17 +500,8 @@ def _ident(name: str) -> str:
 def _matrix_cell(x: "Judged", page: Page | None) -> str:
     """One cell of the docs matrix: a symbol and the verdict in words (never colour alone),
     the length or witness count, and the judgement only where it is not "as expected"."""
-    cell = x.cell
-    v = cell.verdict
-    if v == Verdict.VIOLATED:
-        tr = cell.trace
-        assert tr is not None
-        detail = (f"lasso {tr.loop_start}+{len(tr) - tr.loop_start}" if tr.loop_start is not None
-                  else steps(len(tr)))
-    elif v == Verdict.HOLDS:
-        detail = f"w={cell.witness_count}"
-    else:
-        detail = ""
+    v = x.cell.verdict
+    detail = cell_text(x.cell).partition(" ")[2]        # "6 steps", "lasso 4+3", "w=4082"
     text = f'<span class="v-{v.value.lower()}">{_MARK[v]} {v.value}</span>'
     if page is not None:
         text = f"[{text}](traces/{page.stem}.md)"

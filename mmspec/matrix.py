@@ -53,30 +53,33 @@ def trace_text(tr) -> str:
     return f"shortest counterexample: {steps(len(tr))}"
 
 
-def cell_code(cell: "CellResult") -> str:
-    """The short cell of the matrix: ``V 6``, ``V 4+3``, ``H``, ``VAC``, ``BND``."""
+def _parts(cell: "CellResult") -> tuple[str, str]:
+    """(verdict word, detail): the detail is the counterexample's length (``6`` for 6 steps,
+    ``4+3`` for a lasso), the witness count of a HOLDS, or empty."""
     v = cell.verdict
+    tr = cell.trace
     if v == Verdict.VIOLATED:
-        tr = cell.trace
         assert tr is not None
         if tr.loop_start is not None:
-            return f"V {tr.loop_start}+{len(tr) - tr.loop_start}"
-        return f"V {len(tr)}"
-    return {Verdict.HOLDS: "H", Verdict.VACUOUS: "VAC", Verdict.BOUNDED: "BND"}[v]
+            return v.value, f"{tr.loop_start}+{len(tr) - tr.loop_start}"
+        return v.value, str(len(tr))
+    return v.value, str(cell.witness_count) if v == Verdict.HOLDS else ""
+
+
+def cell_code(cell: "CellResult") -> str:
+    """The short cell of the matrix: ``V 6``, ``V 4+3``, ``H``, ``VAC``, ``BND``."""
+    word, detail = _parts(cell)
+    if cell.verdict == Verdict.VIOLATED:
+        return f"V {detail}"
+    return {Verdict.HOLDS: "H", Verdict.VACUOUS: "VAC", Verdict.BOUNDED: "BND"}[cell.verdict]
 
 
 def cell_text(cell: "CellResult") -> str:
     """The long form: ``VIOLATED 6 steps``, ``VIOLATED lasso 4+3``, ``HOLDS w=4082``."""
-    v = cell.verdict
-    if v == Verdict.VIOLATED:
-        tr = cell.trace
-        assert tr is not None
-        if tr.loop_start is not None:
-            return f"VIOLATED lasso {tr.loop_start}+{len(tr) - tr.loop_start}"
-        return f"VIOLATED {steps(len(tr))}"
-    if v == Verdict.HOLDS:
-        return f"HOLDS w={cell.witness_count}"
-    return v.value
+    word, detail = _parts(cell)
+    if cell.verdict == Verdict.VIOLATED:
+        return f"{word} lasso {detail}" if "+" in detail else f"{word} {steps(int(detail))}"
+    return f"{word} w={detail}" if detail else word
 
 
 def missing_paths(r: "Result", ck: Check) -> list[str]:

@@ -181,9 +181,10 @@ def render_state(model: "Allocator", s: State, indent: str = "  ") -> list[str]:
 WIDTH = 100
 
 
-def _wrap(line: str) -> list[str]:
-    """``line`` wrapped at :data:`WIDTH` columns, continuation lines indented four more."""
-    if len(line) <= WIDTH:
+def wrap_line(line: str) -> list[str]:
+    """``line`` wrapped at :data:`WIDTH` columns, continuation lines indented four more; a
+    ``Reproduce:`` line stays whole (it is copied and pasted)."""
+    if len(line) <= WIDTH or line.startswith("Reproduce: "):
         return [line]
     indent = line[:len(line) - len(line.lstrip())]
     return textwrap.wrap(line, WIDTH, subsequent_indent=indent + "    ",
@@ -214,7 +215,7 @@ def render_trace(model: "Allocator", trace: Trace, *, title: str, reproduce: str
     out.append("")
     out.append(f"State {len(trace.steps)} (last):")
     out += render_state(model, trace.states[-1])
-    return "\n".join(w for line in out for w in _wrap(line)) + "\n"
+    return "\n".join(w for line in out for w in wrap_line(line)) + "\n"
 
 
 # ------------------------------------------------------------------------------------------
