@@ -283,6 +283,10 @@ def cmd_claims(args, out: TextIO, err: TextIO) -> int:
     if args.ratio < 1 or args.kswapd_every < 1 or args.allocations < 1 or args.segments < 1:
         raise MmspecError("need --ratio, --kswapd-every, --allocations and --segments >= 1")
     designs = _designs(args)
+    from .scope import default_scope
+    from .symbolic_rules import check_supported   # the counting abstraction assumes the hooks
+    for d in designs:
+        check_supported(d(default_scope()))
     rep = reporter(args, err)
     sims, ext, atoms, zat = [], [], [], []
     solver = 0.0

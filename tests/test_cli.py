@@ -155,6 +155,7 @@ BAD = [
      "former name"),
     (["simulate", "--design", "nope"], "unknown design 'nope'"),
     (["claims", "--design", "zone_cma", "--design", "zone_cma"], "is given twice"),
+    (["claims", "--design", "prefer_cma_v58"], "does not encode"),
     (["docs", "--out", ""], "--out needs a directory name"),
     (["docs", "--out", "{t}/fifo"], "it is a FIFO, not a directory"),
     (["docs", "--out", "{t}/file.txt"], "not a directory"),

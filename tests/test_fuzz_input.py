@@ -172,13 +172,15 @@ def argv(draw, scope_path: str) -> list[str]:
         if fair:
             args.append(fair)
     if draw(st.integers(0, 4)) == 0:
-        args += ["--engine", draw(st.sampled_from(["auto", "python", "bogus", ""]))]
-    if draw(st.integers(0, 4)) == 0:
         args.append("--allow-degenerate")
-    if draw(st.integers(0, 6)) == 0:
-        args += ["--json", draw(st.sampled_from(["", "-", "/dev/null", "/proc/x.json"]))]
     if draw(st.integers(0, 3)) == 0:
         args += ["--reclaim-rounds", draw(st.one_of(EDGE_INTS.map(str), SMALL_TEXT))]
+    if cmd == "scope":          # no search options (giving one is refused)
+        return args
+    if draw(st.integers(0, 4)) == 0:
+        args += ["--engine", draw(st.sampled_from(["auto", "python", "bogus", ""]))]
+    if draw(st.integers(0, 6)) == 0:
+        args += ["--json", draw(st.sampled_from(["", "-", "/dev/null", "/proc/x.json"]))]
     # always small (and sometimes invalid) so exploring commands finish quickly
     bad = draw(st.integers(0, 7)) == 0
     args += ["--max-states", str(draw(st.sampled_from([0, -1]) if bad else st.integers(1, 200)))]
