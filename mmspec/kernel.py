@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Callable, ClassVar, Iterator, NamedTuple
 
 from .errors import ScopeError, TraceReplayError
+from .ops import any_, first_true
 from .scope import (Scope, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks,
                     init_per_zone_wmark_min)
 from .state import (ALLOC, CMA_ALLOC, CMA_RELEASE, FREE, KSWAPD, PIN, UNPIN, Action, Block,
@@ -172,6 +173,9 @@ class Allocator:
     cma_zone: ClassVar[bool] = False
     cma_migratetype: ClassVar[bool] = True
     wmark_basis_includes_cma: ClassVar[bool] = False
+    #: True in the subclass the tracer builds (mmspec.engine.tracer): the state's leaves are
+    #: symbolic, so the int-engine memo tables and interning are bypassed
+    _tracing: ClassVar[bool] = False
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -355,21 +359,36 @@ class Allocator:
         class, zone and pageblock, then the kswapd step (its choices in zone, pfn, class order).
         """
         for ci in range(len(GFP_CLASSES)):
-            if not self.limits[ci] or self._held(s, ci) >> self.class_order[ci] >= self.limits[ci]:
-                continue
-            yield from self._branch(s, Action(ALLOC, ci, self.class_order[ci]), self._alloc)
+            if self.may_alloc(s, ci):
+                yield from self._branch(s, Action(ALLOC, ci, self.class_order[ci]), self._alloc)
         for ci in range(len(GFP_CLASSES)):
             if not self.limits[ci]:
                 continue
             for p, z in enumerate(s.zones):
-                for b, blk in enumerate(z.blocks):
-                    if blk.held[ci] and (not s.pins or self._freeable(s, p, b, ci)):
+                for b in range(len(z.blocks)):
+                    if self.may_free(s, p, b, ci):
                         a = Action(FREE, ci, self.class_order[ci], p, b)
                         yield a, *self._run(s, a, None)
-        if s.kswapd == RUNNING or s.kswapd == NAPPING:
+        if self.kswapd_awake(s):
             yield from self._branch(s, Action(KSWAPD), self._kswapd)
         if self.pin_blockdev or self.cma_alloc_pageblocks:
             yield from self._feature_successors(s)
+
+    # Action guards (the explorers and the replay check share them).
+
+    def may_alloc(self, s: State, ci: int) -> bool:
+        """An allocation of class ``ci`` can be requested: the class is enabled and holds
+        fewer than its limit (pages, or allocations for a high-order class)."""
+        return self.limits[ci] > 0 and self._held(s, ci) >> self.class_order[ci] < self.limits[ci]
+
+    def may_free(self, s: State, p: int, b: int, ci: int) -> bool:
+        """A page of class ``ci`` in pageblock ``b`` of zone position ``p`` can be freed: one
+        is in use there (and, with pinned blockdev pages, not every one is pinned)."""
+        return s.zones[p].blocks[b].held[ci] > 0 and (not s.pins or self._freeable(s, p, b, ci))
+
+    def kswapd_awake(self, s: State) -> bool:
+        """kswapd can take a step: it is running balance_pgdat or in its HZ/10 nap."""
+        return s.kswapd != SLEEPING
 
     def step(self, s: State, a: Action) -> tuple[State, Effect]:
         """Apply one action; raise :class:`TraceReplayError` if it is not enabled in ``s``."""
@@ -391,34 +410,20 @@ class Allocator:
 
     def _enabled(self, s: State, a: Action) -> bool:
         if a.kind == ALLOC:
-            return (0 <= a.cls < len(GFP_CLASSES) and self.limits[a.cls] > 0
-                    and self._held(s, a.cls) >> self.class_order[a.cls] < self.limits[a.cls]
+            return (0 <= a.cls < len(GFP_CLASSES) and self.may_alloc(s, a.cls)
                     and a.order in self.scope.orders and a.order == self.class_order[a.cls])
         if a.kind == FREE:
             return (0 <= a.zone < len(s.zones) and 0 <= a.block < len(s.zones[a.zone].blocks)
-                    and 0 <= a.cls < len(GFP_CLASSES)
-                    and s.zones[a.zone].blocks[a.block].held[a.cls] > 0 and not a.victims
+                    and 0 <= a.cls < len(GFP_CLASSES) and not a.victims
                     and a.order == self.class_order[a.cls]
-                    and (not s.pins or self._freeable(s, a.zone, a.block, a.cls)))
+                    and self.may_free(s, a.zone, a.block, a.cls))
         if a.kind == KSWAPD:
-            return s.kswapd != SLEEPING
+            return self.kswapd_awake(s)
         return self._feature_enabled(s, a)
 
     def _run(self, s: State, a: Action, log: list | None) -> tuple[State, Effect]:
         w = _Work(s, a.victims, log)
-        if a.kind == ALLOC:
-            ok, zone, block = self._alloc(w, a)
-        elif a.kind == FREE:
-            if a.order:
-                self.free_pages_order(w, a.zone, a.block, a.cls, a.order)
-            else:
-                self._free_page(w, a.zone, a.block, a.cls, "__free_pages")
-            ok, zone, block = True, a.zone, a.block
-        elif a.kind != KSWAPD:
-            ok, zone, block = self._feature_step(w, a)
-        else:
-            self._kswapd(w, a)
-            ok, zone, block = True, -1, -1
+        ok, zone, block = self._apply(w, a)
         if w.vi != len(w.victims):
             raise TraceReplayError(f"action {self.describe(a)} names more reclaim choices than "
                                    "the step used")
@@ -443,6 +448,23 @@ class Allocator:
                 self._ztuples = {zt: zt}
                 w.zones = zt
         return w.freeze(), Effect(ok, tuple(w.paths), zone, block)
+
+    def _apply(self, w: _Work, a: Action) -> tuple[bool, int, int]:
+        """Run action ``a`` on the scratch state ``w``: ``(ok, zone, pageblock)``."""
+        if a.kind == ALLOC:
+            ok, zone, block = self._alloc(w, a)
+        elif a.kind == FREE:
+            if a.order:
+                self.free_pages_order(w, a.zone, a.block, a.cls, a.order)
+            else:
+                self._free_page(w, a.zone, a.block, a.cls, "__free_pages")
+            ok, zone, block = True, a.zone, a.block
+        elif a.kind != KSWAPD:
+            ok, zone, block = self._feature_step(w, a)
+        else:
+            self._kswapd(w, a)
+            ok, zone, block = True, -1, -1
+        return ok, zone, block
 
     def _branch(self, s: State, base: Action, _fn) -> Iterator[tuple[Action, State, Effect]]:
         stack: list[tuple] = [()]
@@ -485,7 +507,7 @@ class Allocator:
         # Share equal pageblocks between zones (bytes/state). Only blocks whose migratetype
         # is a plain int are shared, so no block ever takes the repr of an equal
         # Migratetype-valued one.
-        if type(blk.mt) is not int:
+        if self._tracing or type(blk.mt) is not int:
             return blk
         try:
             return self._bintern.setdefault(blk, blk)
@@ -498,6 +520,8 @@ class Allocator:
 
     def _zkey(self, z: Zone):
         """``id(z)`` if ``z`` is an interned zone (memoisable), else None."""
+        if self._tracing:
+            return None
         try:
             zid = self._zid
         except AttributeError:
@@ -578,11 +602,7 @@ class Allocator:
     def zone_reclaimable(self, w: _Work, p: int) -> bool:
         """v4.6 ``zone_reclaimable()``: pages scanned < 6 x reclaimable LRU pages. The model
         reclaims every page it scans, so this is "the zone has LRU pages"."""
-        for b in w.zones[p].blocks:
-            for ci in self.lru_classes:
-                if b.held[ci]:
-                    return True
-        return False
+        return any_([b.held[ci] > 0 for b in w.zones[p].blocks for ci in self.lru_classes])
 
     def pgdat_balanced(self, w: _Work, order: int, classzone: int) -> bool:
         """v4.6 ``pgdat_balanced()`` over populated zones with index <= ``classzone``;
@@ -644,15 +664,16 @@ class Allocator:
         ``mt``'s lists. A pageblock that is entirely free is one block of
         ``pageblock_order``; a partly free one holds order-0 blocks. Among equal orders the
         lowest pfn is taken (the model's stand-in for list order)."""
-        full = -1
-        for b, blk in enumerate(w.zones[p].blocks):
-            if blk.mt != mt or blk.free == 0:
-                continue
-            if order == 0 and blk.free < self.ppb:
+        blocks = w.zones[p].blocks
+        ppb = self.ppb
+        if order == 0:
+            # an order-0 block: a partly free pageblock of this migratetype
+            b = first_true([(blk.mt == mt) & (blk.free > 0) & (blk.free < ppb)
+                            for blk in blocks])
+            if b >= 0:
                 return b
-            if blk.free == self.ppb and full < 0:
-                full = b
-        return full
+        # else split the first entirely free pageblock of this migratetype
+        return first_true([(blk.mt == mt) & (blk.free == ppb) for blk in blocks])
 
     def _fallback(self, w: _Work, p: int, order: int, mt: int) -> int:
         """v4.6 ``__rmqueue_fallback()``: from the largest order down, the first
@@ -660,34 +681,35 @@ class Allocator:
         ``steal_suitable_fallback`` (retype the pageblock if the block is a whole pageblock
         or at least half of the pageblock's pages were free)."""
         z = w.zones[p]
-        pbo = self.pageblock_order
-        for current in (pbo, 0) if order == 0 else (pbo,):
-            for fmt in FALLBACKS[mt]:
-                for b, blk in enumerate(z.blocks):
-                    if blk.mt != fmt or blk.free == 0:
-                        continue
-                    if current == pbo and blk.free != self.ppb:
-                        continue
-                    if current == 0 and blk.free == self.ppb:
-                        continue
-                    can_steal = (current >= pbo or current >= pbo // 2 or mt in (R, U))
-                    w.paths.append(f"__rmqueue_fallback {_MTN[fmt]}->{_MTN[mt]}")
-                    if can_steal:
-                        moved = blk.free
-                        if current >= pbo or moved >= (1 << (pbo - 1)):
-                            blocks = list(z.blocks)
-                            blocks[b] = blk._replace(mt=mt)
-                            w.zones[p] = z._replace(blocks=tuple(blocks))
-                            w.paths.append("steal_suitable_fallback: pageblock claimed")
-                            if w.log is not None: w.say(f"    __rmqueue_fallback: {_MTN[mt]} takes from "
-                                  f"{_MTN[fmt]} pageblock {b} (order {current}); "
-                                  f"steal_suitable_fallback: {moved} free of {self.ppb} "
-                                  f"-> pageblock {b} becomes {_MTN[mt]}")
-                            return b
-                    if w.log is not None: w.say(f"    __rmqueue_fallback: {_MTN[mt]} takes from {_MTN[fmt]} "
-                          f"pageblock {b} (order {current}); pageblock not claimed")
-                    return b
-        return -1
+        pbo, ppb = self.pageblock_order, self.ppb
+        # the scan order: current order from the largest down, fallbacks[mt] in order,
+        # pageblocks in pfn order; at pageblock_order only entirely free pageblocks count
+        scan = [(current, fmt, b) for current in ((pbo, 0) if order == 0 else (pbo,))
+                for fmt in FALLBACKS[mt] for b in range(len(z.blocks))]
+        k = first_true([(z.blocks[b].mt == fmt) & (z.blocks[b].free > 0)
+                        & ((z.blocks[b].free == ppb) if current == pbo else (z.blocks[b].free < ppb))
+                        for current, fmt, b in scan])
+        if k < 0:
+            return -1
+        current, fmt, b = scan[k]
+        blk = z.blocks[b]
+        can_steal = (current >= pbo or current >= pbo // 2 or mt in (R, U))
+        w.paths.append(f"__rmqueue_fallback {_MTN[fmt]}->{_MTN[mt]}")
+        if can_steal:
+            moved = blk.free
+            if current >= pbo or moved >= (1 << (pbo - 1)):
+                blocks = list(z.blocks)
+                blocks[b] = blk._replace(mt=mt)
+                w.zones[p] = z._replace(blocks=tuple(blocks))
+                w.paths.append("steal_suitable_fallback: pageblock claimed")
+                if w.log is not None: w.say(f"    __rmqueue_fallback: {_MTN[mt]} takes from "
+                      f"{_MTN[fmt]} pageblock {b} (order {current}); "
+                      f"steal_suitable_fallback: {moved} free of {self.ppb} "
+                      f"-> pageblock {b} becomes {_MTN[mt]}")
+                return b
+        if w.log is not None: w.say(f"    __rmqueue_fallback: {_MTN[mt]} takes from {_MTN[fmt]} "
+              f"pageblock {b} (order {current}); pageblock not claimed")
+        return b
 
     def rmqueue(self, w: _Work, p: int, order: int, mt: int, alloc_flags: int) -> int:
         """v4.6 ``__rmqueue()``: own type, then (MOVABLE only) ``__rmqueue_cma_fallback``,
@@ -829,7 +851,7 @@ class Allocator:
                       "keeps retrying while reclaim makes progress"
                       + (", __GFP_NOFAIL forever)" if c.nofail else ", then OOM)"))
                 return False, -1, -1
-            if not self.direct_reclaim(w, ci, zl):
+            if not self.direct_reclaim(w, ci, zl, rounds):
                 if order > PAGE_ALLOC_COSTLY_ORDER:
                     return self._costly_noretry(w, ci, order, flags)
                 w.paths.append("allocation failure")
@@ -890,25 +912,44 @@ class Allocator:
     # ----------------------------------------------------------------------------------
     # Reclaim.
 
-    def _lru_candidates(self, w: _Work, zones) -> tuple[tuple[int, int, int], ...]:
+    def _lru_candidates(self, w: _Work, zones) -> tuple[tuple, tuple]:
+        """``(candidates, eligible)``: every ``(zone, pageblock, class)`` where an LRU page of
+        ``zones`` can sit, in the order reclaim considers them (``zones`` order -- the
+        zonelist, highest zone first, for direct reclaim -- then pageblock pfn, then class),
+        and for each whether it holds a page now."""
         if self._feat:
-            return self._feature_candidates(w, zones)
-        out = []
-        for p in zones:
-            for b, blk in enumerate(w.zones[p].blocks):
-                for ci in self.lru_classes:
-                    if blk.held[ci]:
-                        out.append((p, b, ci))
-        return tuple(out)
+            c = self._feature_candidates(w, zones)
+            return c, (True,) * len(c)
+        try:
+            cands = self._cand_cache[zones]
+        except AttributeError:
+            self._cand_cache = {}
+            cands = None
+        except KeyError:
+            cands = None
+        if cands is None:
+            cands = self._cand_cache[zones] = tuple(
+                (p, b, ci) for p in zones for b in range(len(self.layout[p].blocks))
+                for ci in self.lru_classes)
+        zs = w.zones
+        return cands, tuple(zs[p].blocks[b].held[ci] > 0 for p, b, ci in cands)
 
-    def _choose(self, w: _Work, candidates: tuple[tuple[int, int, int], ...]) -> tuple[int, int, int]:
+    def _choose(self, w: _Work, key: tuple, cands: tuple, eligible: tuple) -> int:
+        """The page reclaim takes at choice point ``key`` (a tuple naming the point, e.g.
+        ``("direct reclaim", round)``): its index in ``cands``. The action names its
+        choices in order (``Action.victims``); an action that has none left branches over
+        every eligible candidate (:class:`NeedVictim`)."""
         if w.vi < len(w.victims):
             v = w.victims[w.vi]
-            if v not in candidates:
+            try:
+                i = cands.index(v)
+            except ValueError:
+                i = -1
+            if i < 0 or not eligible[i]:
                 raise TraceReplayError(f"reclaim choice {v} is not an LRU page of an eligible zone")
             w.vi += 1
-            return v
-        raise NeedVictim(candidates)
+            return i
+        raise NeedVictim(tuple(c for c, e in zip(cands, eligible) if e))
 
     def _free_page(self, w: _Work, p: int, b: int, ci: int, why: str) -> None:
         """v4.6 ``__free_one_page()`` (no pcp lists in the model): the page goes back to the
@@ -937,20 +978,34 @@ class Allocator:
         if w.log is not None: w.say(f"{why}: {GFP_CLASSES[ci].short} page of {self.layout[p].label} pageblock {b} "
               f"({_MTN[blk.mt]}) freed")
 
-    def direct_reclaim(self, w: _Work, ci: int, zl: tuple[int, ...]) -> bool:
+    def direct_reclaim(self, w: _Work, ci: int, zl: tuple[int, ...], key=0) -> bool:
         """v4.6 ``try_to_free_pages()`` -> ``shrink_zones()``: reclaim from the LRU of every
         zone with index <= gfp_zone(gfp) (scaled: one page per round), the page chosen
-        regardless of the pageblock's migratetype. Returns did_some_progress."""
-        cands = self._lru_candidates(w, zl)
-        if not cands:
+        regardless of the pageblock's migratetype. ``key`` names the round (the choice
+        point). Returns did_some_progress."""
+        cands, elig = self._lru_candidates(w, zl)
+        if not any_(elig):
             return False
-        p, b, vc = self._choose(w, cands)
+        p, b, vc = cands[self._choose(w, ("direct reclaim", key), cands, elig)]
         w.paths.append("direct reclaim")
         if w.zones[p].blocks[b].mt == C:
             w.paths.append("direct reclaim of a MIGRATE_CMA page")
         if w.log is not None: w.say(f"  __alloc_pages_direct_reclaim -> try_to_free_pages (zones "
               f"{', '.join(self.layout[q].label for q in zl)}):")
         self._free_page(w, p, b, vc, "    shrink_zone")
+        return True
+
+    def kswapd_shrink_page(self, w: _Work, p: int, j: int) -> bool:
+        """One page of v4.6 ``kswapd_shrink_zone()`` for zone position ``p`` (the ``j``-th
+        of the pass's batch): the LRU page reclaim takes, whatever its pageblock's
+        migratetype. Returns False when the zone has no LRU page left."""
+        cands, elig = self._lru_candidates(w, (p,))
+        if not any_(elig):
+            return False
+        vp, vb, vc = cands[self._choose(w, ("kswapd", p, j), cands, elig)]
+        if w.zones[vp].blocks[vb].mt == C:
+            w.paths.append("kswapd reclaims a MIGRATE_CMA page")
+        self._free_page(w, vp, vb, vc, "  kswapd_shrink_zone")
         return True
 
     def _kswapd(self, w: _Work, a: Action) -> None:
@@ -999,14 +1054,9 @@ class Allocator:
                 gap = min(lay.wmark[1], -(-lay.managed // 100))
                 if self.zone_balanced(w, p, order, False, gap, w.end_zone):
                     continue
-                for _ in range(self.scope.kswapd_reclaim_batch):
-                    cands = self._lru_candidates(w, (p,))
-                    if not cands:
+                for j in range(self.scope.kswapd_reclaim_batch):
+                    if not self.kswapd_shrink_page(w, p, j):
                         break
-                    vp, vb, vc = self._choose(w, cands)
-                    if w.zones[vp].blocks[vb].mt == C:
-                        w.paths.append("kswapd reclaims a MIGRATE_CMA page")
-                    self._free_page(w, vp, vb, vc, "  kswapd_shrink_zone")
                     reclaimed += 1
             if reclaimed:
                 w.paths.append("kswapd reclaim")
@@ -1358,7 +1408,7 @@ class Allocator:
             if tp >= 0:
                 break
             if rounds >= self.scope.direct_reclaim_rounds or not self.direct_reclaim(
-                    w, _BLOCKDEV, zl):
+                    w, _BLOCKDEV, zl, ("migration target", rounds)):
                 if w.log is not None: w.say("  alloc_migrate_target(GFP_USER|__GFP_MOVABLE): "
                                            "no page -> migrate_pages returns -ENOMEM")
                 return -1, -1

@@ -151,11 +151,11 @@ def sim_model(design: type[Allocator], scope: Scope) -> Allocator:
                     for b, blk in enumerate(w.zones[p].blocks):
                         for ci in self.lru_classes:
                             if blk.held[ci]:
-                                return ((p, b, ci),)
-                return ()
+                                return ((p, b, ci),), (True,)
+                return (), ()
 
-            def _choose(self, w, candidates):
-                return candidates[0]
+            def _choose(self, w, key, cands, eligible):
+                return 0
 
         _Sim.__name__ = _Sim.__qualname__ = f"Sim_{design.__name__}"
         _Sim.name = design.name

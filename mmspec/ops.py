@@ -1,0 +1,53 @@
+"""The few operations the rules use that read the same on ints and on symbolic values.
+
+The rules (:mod:`mmspec.kernel`, ``models/``) are plain Python. The symbolic engines run
+the same code with symbolic state leaves, where every Python ``if`` on a leaf is a branch
+to explore (:mod:`mmspec.engine.tracer`). A scan such as "the first pageblock whose
+migratetype matches and that has a free page" written as a loop with ``or`` and
+``continue`` branches once per pageblock and per operand; written with these helpers it is
+one expression. On ints they are the obvious Python.
+
+A symbolic value provides the same operations as methods of its class (``first_true``,
+``any_``), so this module does not depend on any engine.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+__all__ = ["first_true", "any_", "all_"]
+
+_PLAIN = (bool, int)
+
+
+def first_true(conds: Sequence) -> int:
+    """The index of the first true condition, or -1 (a first-match scan)."""
+    for i, c in enumerate(conds):
+        if type(c) in _PLAIN:
+            if c:
+                return i
+            continue
+        return type(c).first_true(conds, i)
+    return -1
+
+
+def any_(xs: Sequence):
+    """Whether any of ``xs`` is true (without branching on each)."""
+    for i, x in enumerate(xs):
+        if type(x) in _PLAIN:
+            if x:
+                return True
+            continue
+        return type(x).any_(xs[i:])
+    return False
+
+
+def all_(xs: Sequence):
+    """Whether all of ``xs`` are true (without branching on each)."""
+    for i, x in enumerate(xs):
+        if type(x) in _PLAIN:
+            if not x:
+                return False
+            continue
+        return type(x).all_(xs[i:])
+    return True
