@@ -56,9 +56,10 @@ def find_checkout(start: str) -> str | None:
         d = parent
 
 
-def explore_all(err: TextIO | None = None, args=None):
+def explore_all(err: TextIO | None = None, args=None, max_states: int | None = None):
     """(results, checks): every shipped design explored once at the default scope (with the
-    command's engine, progress and memory guard when ``args`` is given)."""
+    command's engine, progress and memory guard when ``args`` is given; ``max_states``, for
+    tests, makes a search that hits it an error rather than a page of BOUNDED verdicts)."""
     scope = default_scope()
     checks = registry.checks()
     results = []
@@ -68,7 +69,10 @@ def explore_all(err: TextIO | None = None, args=None):
             from .cli import search
             r = search(model, checks, args, err, f"docs: {d.name}")
         else:
-            r = explore(model, checks)
+            r = explore(model, checks, max_states=max_states)
+        if not r.stats.complete:
+            raise MmspecError(f"docs: the search of {d.name} did not complete "
+                              f"({r.stats.stop_reason}); the pages need every state")
         results.append((model, r))
     return results, checks
 

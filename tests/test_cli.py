@@ -160,6 +160,8 @@ BAD = [
     (["docs", "--out", "{t}/fifo"], "it is a FIFO, not a directory"),
     (["docs", "--out", "{t}/file.txt"], "not a directory"),
     (["docs", "--out", "{t}/no/such/dir"], "does not exist"),
+    (["docs", "--out", "/proc/mmspec-docs"], "cannot create a file"),
+    (["check", *MC, "--json", "{t}/sock"], "it is a socket"),
 ]
 
 
@@ -167,6 +169,10 @@ def _make_files(d) -> None:
     for name, text in FILES.items():
         (d / name).write_text(text)
     os.mkfifo(d / "fifo")
+    import socket
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(d / "sock"))
+    sock.close()
     os.symlink(d / "missing-target.json", d / "dangling")
     os.symlink(d / "fifo", d / "to-fifo")
 

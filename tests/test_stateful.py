@@ -114,7 +114,7 @@ def test_migrate_cma_random_walk_finds_and_shrinks_the_atomic_failure():
     name = "atomic_while_kswapd_sleeps"
     design = registry.get_design("migrate_cma")
     check = registry.get_checks([name])[0]
-    bfs = explore(design(default_scope()), [check]).cell(name)
+    bfs = explore(design(default_scope()), [check], max_states=12000).cell(name)   # 5986
     assert bfs.verdict == Verdict.VIOLATED and bfs.trace is not None
     machine = mt.machine_for("migrate_cma", checks=[name])
     with pytest.raises(mt.CheckViolated) as info:
@@ -141,7 +141,9 @@ def test_zone_cma_walk_does_not_fail_on_atomic_at_default_scope():
 
 @pytest.mark.parametrize("design", DESIGNS, ids=DESIGN_IDS)
 def test_random_walk_states_are_bfs_reachable(design):
-    reachable = explore(design(SMALL_SCOPE), [], keep_parents=True).parents
+    r = explore(design(SMALL_SCOPE), [], keep_parents=True, max_states=4400)   # <= 2182 each
+    assert r.stats.complete
+    reachable = r.parents
     assert reachable
     seen: set = set()
 
