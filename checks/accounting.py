@@ -17,6 +17,7 @@ Expected: HOLDS for every design.
 """
 
 from mmspec.check import Check, Verdict
+from mmspec.ops import any_
 from mmspec.state import ALLOC
 from mmspec.vocab import GFP_CLASSES, Migratetype
 
@@ -29,14 +30,13 @@ _ALL = {"*": {"*": Verdict.HOLDS}}   # at every scope, for every design (also la
 
 
 def _conservation_broken(model, s) -> bool:
+    broken = []
     for p, z in enumerate(s.zones):
         free = sum(b.free for b in z.blocks)
         used = sum(sum(b.held) for b in z.blocks)
-        if free + used != model.layout[p].managed or z.nr_free != free:
-            return True
-        if any(b.free < 0 or min(b.held) < 0 for b in z.blocks):
-            return True
-    return False
+        broken.append((free + used != model.layout[p].managed) | (z.nr_free != free))
+        broken.extend((b.free < 0) | any_([h < 0 for h in b.held]) for b in z.blocks)
+    return any_(broken)
 
 
 @on_kinds(ALLOC)

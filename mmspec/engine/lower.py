@@ -155,7 +155,7 @@ class Template:
     slots: list                         # [(key, candidates)] in choice order
     need: list                          # per slot: reached?
     elig: list                          # per slot: per candidate: eligible?
-    checks: dict = field(default_factory=dict)   # (check index, what) -> expression
+    checks: dict = field(default_factory=dict)   # (check index, "witness"/"bad"/"accept") -> expr
 
     @property
     def kind(self) -> str:
@@ -174,7 +174,7 @@ class Program:
     templates: list[Template]
     tags: tuple[str, ...]               # every coverage tag any template can produce
     checks: tuple[Check, ...]
-    state_checks: dict                  # (check index, what) -> expression over the pre-state
+    state_checks: dict                  # (check index, "stay"/"bad_state") -> expr over a state
     graph: Graph = field(repr=False, default=None)  # type: ignore[assignment]
 
 
@@ -318,28 +318,28 @@ def trace_program(model: Allocator, checks: Sequence[Check] = ()) -> Program:
         eff = Effect(ok, TagCounts(tagd), zone, block)      # type: ignore[arg-type]
         act = a._replace(victims=_Victims(tr, slots, need, elig, chs))
         for i, ck in enumerate(checks):
-            preds = [("witness", ck.witness, True)]
+            # transition predicates here; state predicates (bad_state, stay) are traced
+            # once over the state's own leaves below and evaluated by the engine on the
+            # post-state
+            preds = [("witness", ck.witness)]
             if ck.bad_step is not None:
-                preds.append(("bad", ck.bad_step, True))
-            if ck.bad_state is not None:
-                preds.append(("bad", ck.bad_state, False))
+                preds.append(("bad", ck.bad_step))
             if getattr(ck, "is_liveness", False):
-                preds.append(("stay_post", ck.stay, False))
-                preds.append(("accept", ck.accept, True))
-            for what, fn, is_step in preds:
+                preds.append(("accept", ck.accept))
+            for what, fn in preds:
                 kinds = getattr(fn, "kinds", None)
-                if is_step and kinds is not None and a.kind not in kinds:
+                if kinds is not None and a.kind not in kinds:
                     tpl.checks[(i, what)] = False
                     continue
-                if is_step:
-                    val = enum_merge(lambda fn=fn: _bool(fn(T, pre, act, eff, post_s)))
-                else:
-                    val = enum_merge(lambda fn=fn: _bool(fn(T, post_s)))
-                tpl.checks[(i, what)] = val
+                tpl.checks[(i, what)] = enum_merge(
+                    lambda fn=fn: _bool(fn(T, pre, act, eff, post_s)))
         templates.append(tpl)
     state_checks = {}
     for i, ck in enumerate(checks):
         if getattr(ck, "is_liveness", False):
             state_checks[(i, "stay")] = enum_merge(lambda ck=ck: _bool(ck.stay(T, pre)))
+        if ck.bad_state is not None:
+            state_checks[(i, "bad_state")] = enum_merge(
+                lambda ck=ck: _bool(ck.bad_state(T, pre)))
     return Program(model.name, lay, init, templates, tuple(sorted(all_tags)), tuple(checks),
                    state_checks, g)

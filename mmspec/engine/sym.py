@@ -42,7 +42,8 @@ class Graph:
         self.table: dict = {}
         self.nodes: list[Sym] = []
         self.dist: dict = {}
-        self.neg: dict = {}           # node id -> its negation          # (ite node id, operation) -> node with it pushed inside
+        self.neg: dict = {}           # node id -> its negation
+        self.nchoices = 0             # choice inputs made so far (``ch`` leaves)          # (ite node id, operation) -> node with it pushed inside
         self.tracer: Any = None       # set by the tracer; decides __bool__ / __index__
 
     def make(self, op: str, args: tuple, isbool: bool, dom) -> "Sym":

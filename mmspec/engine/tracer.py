@@ -393,6 +393,14 @@ class Tracer:
                 except _Infeasible:
                     work.extend(path.forks)
                     continue
+                except IndexError:
+                    # This path indexes past the end of a sequence: no concrete run takes it
+                    # (the same code on the same values would raise in the Python engine,
+                    # which runs every reachable state), so the values that lead here are
+                    # combinations no state has (e.g. a zone with another zone's pageblock).
+                    work.extend(path.forks)
+                    self.stats["paths dropped (index out of range)"] += 1
+                    continue
                 work.extend(path.forks)
                 outs.append((path.decisions, res))
                 if len(outs) > MAX_PATHS:
@@ -508,7 +516,9 @@ class Tracer:
         old = self.slots.get(key)
         if old is None:
             self.slots[key] = tuple(cands)
-            node = self.g.leaf("ch", len(self.choice_nodes), 0, max(len(cands) - 1, 0))
+            # choice inputs are numbered across the whole graph (never shared by templates)
+            self.g.nchoices += 1
+            node = self.g.leaf("ch", self.g.nchoices - 1, 0, max(len(cands) - 1, 0))
             self.choice_nodes[key] = node
         elif old != tuple(cands):
             raise TraceError(f"choice point {key} has different candidates on different paths")

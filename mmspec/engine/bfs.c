@@ -1,0 +1,416 @@
+/* mmspec compiled breadth-first search: the driver around the generated step functions.
+ *
+ * Generic: it knows nothing of the kernel. The generated part above this text defines the
+ * state layout (NLEAF leaves packed into NW 64-bit words: PACK_W/PACK_SH/PACK_BITS/LEAF_LO/
+ * LEAF_HI), the action templates (NT of them; GUARD[t] and BODY[t], with T_NSLOT[t] reclaim
+ * choice slots of T_NCAND[t][k] candidates), the outputs of a step (o[]: post-state leaves,
+ * ok/zone/block, NTAG coverage tag counts, per slot "reached" and per candidate "eligible",
+ * and per check witness/bad_step/accept), and the per-state predicates STATEP (per check:
+ * the liveness region "stay" and bad_state).
+ *
+ * Discovery order is the Python explorer's (mmspec/explore.py): states are expanded in
+ * arena order (the arena is the BFS queue), templates in order, reclaim choices depth first
+ * in candidate order, a successor is stored when first seen. So parent pointers, shortest
+ * traces and every count are the Python engine's, state for state.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MM_RUNNING 0
+#define MM_DONE 1
+#define MM_CAP 2
+#define MM_RANGE 3
+#define MM_MEMORY 4
+#define MM_NOMEM 5
+
+typedef struct {
+    uint64_t *keys;          /* NW words per state, in discovery (BFS) order */
+    int32_t *parent;         /* parent index, -1 for an initial state */
+    ACTION_T *action;        /* action code of the transition that discovered the state */
+    int64_t n, cap;
+    uint32_t *table;         /* open addressing: state index + 1, 0 = empty */
+    uint64_t tcap;
+    int64_t head, level_end, depth, generated;
+    int64_t max_states;      /* 0 = none */
+    int64_t max_bytes;       /* 0 = none: the memory guard */
+    int status;
+    int err_leaf;
+    int64_t err_value, err_state;
+    int64_t wcount[NCHK1];
+    int64_t wfirst[NCHK1][3];
+    int64_t bfirst[NCHK1][3];
+    int64_t tagcount[NTAG1];
+    int64_t *edges;          /* liveness: (pre, code, post, check*2 + accept) per edge */
+    int64_t nedges, edgecap;
+} Ctx;
+
+static inline uint64_t mm_hash(const uint64_t *k) {
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (int w = 0; w < NW; w++) {
+        h ^= k[w];
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    return h;
+}
+
+void mm_pack(const int32_t *s, uint64_t *k) {
+    memset(k, 0, sizeof(uint64_t) * NW);
+    for (int i = 0; i < NLEAF; i++)
+        if (PACK_BITS[i])
+            k[PACK_W[i]] |= (uint64_t)(s[i] - LEAF_LO[i]) << PACK_SH[i];
+}
+
+void mm_unpack(const uint64_t *k, int32_t *s) {
+    for (int i = 0; i < NLEAF; i++) {
+        if (PACK_BITS[i]) {
+            uint64_t m = (PACK_BITS[i] == 64) ? ~0ull : ((1ull << PACK_BITS[i]) - 1);
+            s[i] = (int32_t)((k[PACK_W[i]] >> PACK_SH[i]) & m) + LEAF_LO[i];
+        } else {
+            s[i] = LEAF_LO[i];
+        }
+    }
+}
+
+static int64_t bytes_of(const Ctx *c, int64_t cap, uint64_t tcap) {
+    return cap * (int64_t)(sizeof(uint64_t) * NW + sizeof(int32_t) + sizeof(ACTION_T))
+           + (int64_t)tcap * (int64_t)sizeof(uint32_t) + c->edgecap * 4 * (int64_t)sizeof(int64_t);
+}
+
+int64_t mm_bytes(const Ctx *c) { return bytes_of(c, c->cap, c->tcap); }
+
+static int64_t lookup(const Ctx *c, const uint64_t *k, uint64_t *slot) {
+    uint64_t mask = c->tcap - 1, i = mm_hash(k) & mask;
+    for (;;) {
+        uint32_t e = c->table[i];
+        if (!e) {
+            *slot = i;
+            return -1;
+        }
+        if (memcmp(c->keys + (uint64_t)(e - 1) * NW, k, sizeof(uint64_t) * NW) == 0)
+            return (int64_t)e - 1;
+        i = (i + 1) & mask;
+    }
+}
+
+int64_t mm_lookup(const Ctx *c, const uint64_t *k) {
+    uint64_t slot;
+    return lookup(c, k, &slot);
+}
+
+static int grow(Ctx *c) {
+    if (c->n >= c->cap) {
+        int64_t nc = c->cap + c->cap / 2 + 1024;
+        if (nc > 0xFFFFFFF0ll) nc = 0xFFFFFFF0ll;
+        if (c->n >= nc) return MM_NOMEM;
+        if (c->max_bytes && bytes_of(c, nc, c->tcap) > c->max_bytes) return MM_MEMORY;
+        uint64_t *k = realloc(c->keys, sizeof(uint64_t) * NW * nc);
+        if (!k) return MM_NOMEM;
+        c->keys = k;
+        int32_t *p = realloc(c->parent, sizeof(int32_t) * nc);
+        if (!p) return MM_NOMEM;
+        c->parent = p;
+        ACTION_T *a = realloc(c->action, sizeof(ACTION_T) * nc);
+        if (!a) return MM_NOMEM;
+        c->action = a;
+        c->cap = nc;
+    }
+    if ((uint64_t)(c->n + 1) * 4 > c->tcap * 3) {
+        uint64_t nt = c->tcap * 2;
+        if (c->max_bytes && bytes_of(c, c->cap, nt) > c->max_bytes) return MM_MEMORY;
+        uint32_t *t = calloc(nt, sizeof(uint32_t));
+        if (!t) return MM_NOMEM;
+        free(c->table);
+        c->table = t;
+        c->tcap = nt;
+        uint64_t mask = nt - 1;
+        for (int64_t j = 0; j < c->n; j++) {
+            uint64_t i = mm_hash(c->keys + (uint64_t)j * NW) & mask;
+            while (t[i]) i = (i + 1) & mask;
+            t[i] = (uint32_t)(j + 1);
+        }
+    }
+    return 0;
+}
+
+/* Store a new state; returns its index (or -1 with c->status set). */
+static int64_t insert(Ctx *c, const uint64_t *k, int64_t parent, ACTION_T code) {
+    int r = grow(c);
+    if (r) {
+        c->status = r;
+        return -1;
+    }
+    uint64_t slot;
+    int64_t old = lookup(c, k, &slot);   /* recompute the slot after a rehash */
+    if (old >= 0) return old;
+    int64_t idx = c->n++;
+    memcpy(c->keys + (uint64_t)idx * NW, k, sizeof(uint64_t) * NW);
+    c->parent[idx] = (int32_t)parent;
+    c->action[idx] = code;
+    c->table[slot] = (uint32_t)(idx + 1);
+    return idx;
+}
+
+Ctx *mm_new(const int32_t *init, int64_t max_states, int64_t max_bytes, int64_t hint) {
+    Ctx *c = calloc(1, sizeof(Ctx));
+    if (!c) return 0;
+    c->max_states = max_states;
+    c->max_bytes = max_bytes;
+    c->tcap = 1024;
+    while (c->tcap * 3 < (uint64_t)hint * 4) c->tcap *= 2;
+    c->table = calloc(c->tcap, sizeof(uint32_t));
+    for (int i = 0; i < NCHK1; i++) {
+        c->wfirst[i][0] = -2;
+        c->bfirst[i][0] = -2;
+    }
+    uint64_t k[NW];
+    mm_pack(init, k);
+    insert(c, k, -1, 0);
+    c->level_end = c->n;
+    return c;
+}
+
+void mm_free(Ctx *c) {
+    if (!c) return;
+    free(c->keys);
+    free(c->parent);
+    free(c->action);
+    free(c->table);
+    free(c->edges);
+    free(c);
+}
+
+static void add_edge(Ctx *c, int64_t pre, ACTION_T code, int64_t post, int64_t tag) {
+    if (c->nedges >= c->edgecap) {
+        int64_t nc = c->edgecap * 2 + 1024;
+        int64_t *e = realloc(c->edges, sizeof(int64_t) * 4 * nc);
+        if (!e) {
+            c->status = MM_NOMEM;
+            return;
+        }
+        c->edges = e;
+        c->edgecap = nc;
+    }
+    int64_t *e = c->edges + 4 * c->nedges++;
+    e[0] = pre;
+    e[1] = (int64_t)code;
+    e[2] = post;
+    e[3] = tag;
+}
+
+/* Action code: template index, then per slot (choice + 1, 0 = not used) in mixed radix. */
+static ACTION_T encode_action(int t, const int32_t *ch, const int64_t *o) {
+    ACTION_T code = 0;
+    for (int k = T_NSLOT[t] - 1; k >= 0; k--) {
+        int d = o[OFF_NEED + k] ? ch[k] + 1 : 0;
+        code = code * (ACTION_T)(T_NCAND[t][k] + 1) + (ACTION_T)d;
+    }
+    return code * (ACTION_T)NT + (ACTION_T)t;
+}
+
+/* One complete successor of the state being expanded. */
+static void handle(Ctx *c, int t, const int32_t *ch, const int64_t *o, const int64_t *pre_sp,
+                   int any_stay) {
+    c->generated++;
+    for (int i = 0; i < NTAG; i++) c->tagcount[i] += o[OFF_TAG + i];
+    int32_t post[NLEAF1];
+    for (int i = 0; i < NLEAF; i++) {
+        int64_t v = o[i];
+        if (v < LEAF_LO[i] || v > LEAF_HI[i]) {
+            c->status = MM_RANGE;
+            c->err_leaf = i;
+            c->err_value = v;
+            c->err_state = c->head;
+            return;
+        }
+        post[i] = (int32_t)v;
+    }
+    uint64_t k[NW];
+    mm_pack(post, k);
+    ACTION_T code = encode_action(t, ch, o);
+    uint64_t slot;
+    int64_t idx = lookup(c, k, &slot);
+    int isnew = idx < 0;
+    if (isnew) {
+        idx = insert(c, k, c->head, code);
+        if (idx < 0) return;
+    }
+    int64_t post_sp[2 * NCHK1];
+    int have_sp = 0;
+    if (any_stay || (isnew && ANY_BADSTATE)) {
+        STATEP(post, post_sp);
+        have_sp = 1;
+    }
+    for (int i = 0; i < NCHK; i++) {
+        const int64_t *q = o + OFF_CHK + 3 * i;
+        if (q[0]) {
+            c->wcount[i]++;
+            if (c->wfirst[i][0] == -2) {
+                c->wfirst[i][0] = c->head;
+                c->wfirst[i][1] = (int64_t)code;
+                c->wfirst[i][2] = idx;
+            }
+        }
+        int bad = CHK_BADSTATE[i] ? (isnew && have_sp && post_sp[2 * i + 1]) : (q[1] != 0);
+        if (bad && c->bfirst[i][0] == -2) {
+            c->bfirst[i][0] = c->head;
+            c->bfirst[i][1] = (int64_t)code;
+            c->bfirst[i][2] = idx;
+        }
+        if (CHK_LIVE[i] && pre_sp[2 * i] && have_sp && post_sp[2 * i])
+            add_edge(c, c->head, code, idx, 2 * i + (q[2] != 0));
+    }
+}
+
+static void expand(Ctx *c, const int32_t *s) {
+    int64_t o[NOUT1];
+    int64_t sp[2 * NCHK1];
+    STATEP(s, sp);
+    int any_stay = 0;
+    for (int i = 0; i < NCHK; i++)
+        if (CHK_LIVE[i] && sp[2 * i]) any_stay = 1;
+    int32_t stack[MAXSTACK1][NSLOTMAX1];
+    for (int t = 0; t < NT && c->status == MM_RUNNING; t++) {
+        if (!GUARD[t](s)) continue;
+        int ns = T_NSLOT[t];
+        if (ns == 0) {
+            BODY[t](s, 0, o);
+            handle(c, t, 0, o, sp, any_stay);
+            continue;
+        }
+        int sp_ = 0;
+        for (int k = 0; k < ns; k++) stack[0][k] = -1;
+        sp_ = 1;
+        while (sp_ > 0 && c->status == MM_RUNNING) {
+            int32_t ch[NSLOTMAX1];
+            memcpy(ch, stack[--sp_], sizeof(int32_t) * ns);
+            BODY[t](s, ch, o);
+            int open = -1;
+            for (int k = 0; k < ns; k++)
+                if (o[OFF_NEED + k] && ch[k] < 0) {
+                    open = k;
+                    break;
+                }
+            if (open < 0) {
+                handle(c, t, ch, o, sp, any_stay);
+                continue;
+            }
+            const int64_t *el = o + OFF_ELIG + open * NCANDMAX;
+            for (int i = T_NCAND[t][open] - 1; i >= 0; i--) {
+                if (!el[i]) continue;
+                memcpy(stack[sp_], ch, sizeof(int32_t) * ns);
+                stack[sp_][open] = i;
+                sp_++;
+            }
+        }
+    }
+}
+
+/* Expand up to `budget` states; returns the status (MM_RUNNING: call again). */
+int mm_run(Ctx *c, int64_t budget) {
+    int32_t s[NLEAF1];
+    while (c->status == MM_RUNNING && budget-- > 0) {
+        if (c->head >= c->n) {
+            c->status = MM_DONE;
+            break;
+        }
+        mm_unpack(c->keys + (uint64_t)c->head * NW, s);
+        expand(c, s);
+        if (c->status != MM_RUNNING) break;
+        c->head++;
+        if (c->max_states && c->n >= c->max_states) {
+            c->status = MM_CAP;
+            break;
+        }
+        if (c->head == c->level_end) {
+            if (c->n > c->level_end) c->depth++;
+            c->level_end = c->n;
+        }
+    }
+    if (c->status == MM_RUNNING && c->head >= c->n) c->status = MM_DONE;
+    return c->status;
+}
+
+int64_t mm_stat(const Ctx *c, int which) {
+    switch (which) {
+    case 0: return c->n;
+    case 1: return c->generated;
+    case 2: return c->depth;
+    case 3: return c->status;
+    case 4: return c->head;
+    case 5: return c->err_leaf;
+    case 6: return c->err_value;
+    case 7: return c->err_state;
+    case 8: return c->nedges;
+    case 9: return mm_bytes(c);
+    case 10: return c->level_end;
+    }
+    return -1;
+}
+
+int64_t mm_check(const Ctx *c, int i, int which) {
+    if (which == 0) return c->wcount[i];
+    if (which <= 3) return c->wfirst[i][which - 1];
+    return c->bfirst[i][which - 4];
+}
+
+int64_t mm_tag(const Ctx *c, int i) { return c->tagcount[i]; }
+const int64_t *mm_edges(const Ctx *c) { return c->edges; }
+void mm_key(const Ctx *c, int64_t idx, uint64_t *out) {
+    memcpy(out, c->keys + (uint64_t)idx * NW, sizeof(uint64_t) * NW);
+}
+int64_t mm_parent(const Ctx *c, int64_t idx) { return c->parent[idx]; }
+uint64_t mm_action(const Ctx *c, int64_t idx) { return (uint64_t)c->action[idx]; }
+
+/* The step function alone (tests, simulation): guard of template t in s; if enabled, the
+ * outputs o[] for choice vector ch (-1 = unset). Returns the guard. */
+int mm_step(const int32_t *s, int t, const int32_t *ch, int64_t *o) {
+    if (!GUARD[t](s)) return 0;
+    BODY[t](s, ch, o);
+    return 1;
+}
+
+/* Every successor of s in the explorer's order: codes[i], post leaves posts[i*NLEAF..],
+ * outputs outs[i*NOUT..]. Returns the count (or -1 if more than max). */
+int64_t mm_successors(const int32_t *s, int64_t max, uint64_t *codes, int32_t *posts,
+                      int64_t *outs) {
+    int64_t n = 0;
+    int64_t o[NOUT1];
+    int32_t stack[MAXSTACK1][NSLOTMAX1];
+    for (int t = 0; t < NT; t++) {
+        if (!GUARD[t](s)) continue;
+        int ns = T_NSLOT[t];
+        int sp = 1;
+        for (int k = 0; k < ns; k++) stack[0][k] = -1;
+        while (sp > 0) {
+            int32_t ch[NSLOTMAX1];
+            memcpy(ch, stack[--sp], sizeof(int32_t) * (ns ? ns : 1));
+            BODY[t](s, ch, o);
+            int open = -1;
+            for (int k = 0; k < ns; k++)
+                if (o[OFF_NEED + k] && ch[k] < 0) {
+                    open = k;
+                    break;
+                }
+            if (open >= 0) {
+                const int64_t *el = o + OFF_ELIG + open * NCANDMAX;
+                for (int i = T_NCAND[t][open] - 1; i >= 0; i--) {
+                    if (!el[i]) continue;
+                    memcpy(stack[sp], ch, sizeof(int32_t) * ns);
+                    stack[sp][open] = i;
+                    sp++;
+                }
+                continue;
+            }
+            if (n >= max) return -1;
+            codes[n] = (uint64_t)encode_action(t, ch, o);
+            for (int i = 0; i < NLEAF; i++) posts[n * NLEAF + i] = (int32_t)o[i];
+            memcpy(outs + n * NOUT, o, sizeof(int64_t) * NOUT);
+            n++;
+        }
+    }
+    return n;
+}
