@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from .check import Check, Verdict
+from .errors import MmspecError
 from .trace import Trace, build_trace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,12 +136,23 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
         order), replayed through ``model.explain`` before it is returned.
     """
     if engine not in ENGINES:
-        from .errors import MmspecError
         raise MmspecError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
-    if engine == "compiled":
-        from .errors import MmspecError
-        raise MmspecError("the compiled engine is not available in this build; "
-                          "use --engine python")
+    if engine != "python":
+        from .engine.compiled import CompilerMissing, explore_compiled, why_not_compiled
+        from .engine.tracer import TraceError
+        why = why_not_compiled(model, checks)
+        if why is None:
+            try:
+                return explore_compiled(model, checks, max_states=max_states,
+                                        time_limit=time_limit, keep_parents=keep_parents,
+                                        progress=progress, memory_limit_kib=memory_limit_kib)
+            except (TraceError, CompilerMissing) as exc:
+                why = str(exc)
+        if engine == "compiled":
+            raise MmspecError(f"the compiled engine cannot run this: {why} "
+                              "(use --engine python or --engine auto)")
+        if notice is not None:
+            notice(f"Python engine: {why}")
     t0 = time.perf_counter()
     inits = model.init_states()
     parents: dict = {}

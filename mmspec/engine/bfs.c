@@ -57,23 +57,22 @@ static inline uint64_t mm_hash(const uint64_t *k) {
     return h;
 }
 
-void mm_pack(const int32_t *s, uint64_t *k) {
-    memset(k, 0, sizeof(uint64_t) * NW);
-    for (int i = 0; i < NLEAF; i++)
-        if (PACK_BITS[i])
-            k[PACK_W[i]] |= (uint64_t)(s[i] - LEAF_LO[i]) << PACK_SH[i];
+void mm_pack(const int32_t *s, uint64_t *k) { PACK_BODY }
+
+void mm_unpack(const uint64_t *k, int32_t *s) { UNPACK_BODY }
+
+static inline int key_eq(const uint64_t *a, const uint64_t *b) {
+    for (int w = 0; w < NW; w++)
+        if (a[w] != b[w]) return 0;
+    return 1;
 }
 
-void mm_unpack(const uint64_t *k, int32_t *s) {
-    for (int i = 0; i < NLEAF; i++) {
-        if (PACK_BITS[i]) {
-            uint64_t m = (PACK_BITS[i] == 64) ? ~0ull : ((1ull << PACK_BITS[i]) - 1);
-            s[i] = (int32_t)((k[PACK_W[i]] >> PACK_SH[i]) & m) + LEAF_LO[i];
-        } else {
-            s[i] = LEAF_LO[i];
-        }
-    }
-}
+/* A table entry holds the state index + 1 in its low IDXBITS bits and a few bits of the
+ * key's hash above them, so most probes that do not match never touch the arena. */
+#define IDXBITS 28
+#define IDXMASK ((1u << IDXBITS) - 1u)
+#define MAXSTATES ((int64_t)IDXMASK - 1)
+static inline uint32_t tag_of(uint64_t h) { return (uint32_t)(h >> 60) << IDXBITS; }
 
 static int64_t bytes_of(const Ctx *c, int64_t cap, uint64_t tcap) {
     return cap * (int64_t)(sizeof(uint64_t) * NW + sizeof(int32_t) + sizeof(ACTION_T))
@@ -83,15 +82,18 @@ static int64_t bytes_of(const Ctx *c, int64_t cap, uint64_t tcap) {
 int64_t mm_bytes(const Ctx *c) { return bytes_of(c, c->cap, c->tcap); }
 
 static int64_t lookup(const Ctx *c, const uint64_t *k, uint64_t *slot) {
-    uint64_t mask = c->tcap - 1, i = mm_hash(k) & mask;
+    uint64_t h = mm_hash(k), mask = c->tcap - 1, i = h & mask;
+    uint32_t tag = tag_of(h);
     for (;;) {
         uint32_t e = c->table[i];
         if (!e) {
             *slot = i;
             return -1;
         }
-        if (memcmp(c->keys + (uint64_t)(e - 1) * NW, k, sizeof(uint64_t) * NW) == 0)
-            return (int64_t)e - 1;
+        if ((e & ~IDXMASK) == tag) {
+            int64_t idx = (int64_t)(e & IDXMASK) - 1;
+            if (key_eq(c->keys + (uint64_t)idx * NW, k)) return idx;
+        }
         i = (i + 1) & mask;
     }
 }
@@ -104,7 +106,7 @@ int64_t mm_lookup(const Ctx *c, const uint64_t *k) {
 static int grow(Ctx *c) {
     if (c->n >= c->cap) {
         int64_t nc = c->cap + c->cap / 2 + 1024;
-        if (nc > 0xFFFFFFF0ll) nc = 0xFFFFFFF0ll;
+        if (nc > MAXSTATES) nc = MAXSTATES;
         if (c->n >= nc) return MM_NOMEM;
         if (c->max_bytes && bytes_of(c, nc, c->tcap) > c->max_bytes) return MM_MEMORY;
         uint64_t *k = realloc(c->keys, sizeof(uint64_t) * NW * nc);
@@ -128,9 +130,9 @@ static int grow(Ctx *c) {
         c->tcap = nt;
         uint64_t mask = nt - 1;
         for (int64_t j = 0; j < c->n; j++) {
-            uint64_t i = mm_hash(c->keys + (uint64_t)j * NW) & mask;
+            uint64_t h = mm_hash(c->keys + (uint64_t)j * NW), i = h & mask;
             while (t[i]) i = (i + 1) & mask;
-            t[i] = (uint32_t)(j + 1);
+            t[i] = (uint32_t)(j + 1) | tag_of(h);
         }
     }
     return 0;
@@ -150,7 +152,7 @@ static int64_t insert(Ctx *c, const uint64_t *k, int64_t parent, ACTION_T code) 
     memcpy(c->keys + (uint64_t)idx * NW, k, sizeof(uint64_t) * NW);
     c->parent[idx] = (int32_t)parent;
     c->action[idx] = code;
-    c->table[slot] = (uint32_t)(idx + 1);
+    c->table[slot] = (uint32_t)(idx + 1) | tag_of(mm_hash(k));
     return idx;
 }
 

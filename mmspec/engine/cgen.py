@@ -14,7 +14,6 @@ The driver (``bfs.c``, generic) is appended with the program's dimensions as mac
 
 from __future__ import annotations
 
-import hashlib
 from importlib import resources
 
 from .lower import Program
@@ -119,12 +118,19 @@ class _Emitter:
 
 
 class DriverShape:
-    """The dimensions and tables of a program as the driver and the Python side see them."""
+    """The dimensions of a program as the driver and the Python side see them: the packing
+    of the leaves into words, the layout of a step's outputs, the action codes.
 
-    def __init__(self, prog: Program) -> None:
-        lay = prog.layout
-        self.nleaf = len(lay)
-        self.bits = [max(0, (h - l).bit_length()) for l, h in zip(lay.lo, lay.hi)]
+    Built from what a compiled library needs at run time (kept in the cache next to it, so
+    a cached library is used without tracing again): the leaf layout, per template its
+    action and choice slots, the coverage tags and the number of checks."""
+
+    def __init__(self, layout, actions, slots, tags, nchk: int) -> None:
+        self.layout = layout
+        self.actions = list(actions)
+        self.slots = [list(sl) for sl in slots]          # per template: [(key, cands)]
+        self.nleaf = len(layout)
+        self.bits = [max(0, (h - l).bit_length()) for l, h in zip(layout.lo, layout.hi)]
         words, shifts, w, sh = [], [], 0, 0
         for b in self.bits:
             if b and sh + b > 64:
@@ -134,11 +140,11 @@ class DriverShape:
             sh += b
         self.words, self.shifts = words, shifts
         self.nw = max(1, w + (1 if sh else 0))
-        self.nt = len(prog.templates)
-        self.tags = list(prog.tags)
-        self.nchk = len(prog.checks)
-        self.nslots = [len(t.slots) for t in prog.templates]
-        self.ncands = [[len(c) for _, c in t.slots] for t in prog.templates]
+        self.nt = len(self.actions)
+        self.tags = list(tags)
+        self.nchk = nchk
+        self.nslots = [len(sl) for sl in self.slots]
+        self.ncands = [[len(c) for _, c in sl] for sl in self.slots]
         self.slotmax = max(self.nslots + [0])
         self.candmax = max([n for ns in self.ncands for n in ns] + [0])
         maxcode = self.nt
@@ -148,24 +154,43 @@ class DriverShape:
                 prod *= n + 1
             maxcode = max(maxcode, prod * self.nt)
         self.action_t = "uint32_t" if maxcode < (1 << 32) else "uint64_t"
-        self.off_ok = self.nleaf
         self.off_tag = self.nleaf + 3
         self.off_need = self.off_tag + len(self.tags)
         self.off_elig = self.off_need + self.slotmax
         self.off_chk = self.off_elig + self.slotmax * self.candmax
         self.nout = self.off_chk + 3 * self.nchk
 
-    def decode_action(self, prog: Program, code: int):
+    @classmethod
+    def of(cls, prog: Program) -> "DriverShape":
+        return cls(prog.layout, [t.action for t in prog.templates],
+                   [t.slots for t in prog.templates], prog.tags, len(prog.checks))
+
+    def decode_action(self, code: int):
+        """The :class:`~mmspec.state.Action` an action code stands for."""
         t = code % self.nt
         rest = code // self.nt
-        tpl = prog.templates[t]
         victims = []
         for k, n in enumerate(self.ncands[t]):
             d = rest % (n + 1)
             rest //= n + 1
             if d:
-                victims.append(tpl.slots[k][1][d - 1])
-        return tpl.action._replace(victims=tuple(victims))
+                victims.append(tuple(self.slots[t][k][1][d - 1]))
+        return self.actions[t]._replace(victims=tuple(victims))
+
+    def unpack(self, key) -> list[int]:
+        lay, out = self.layout, []
+        for i in range(self.nleaf):
+            b = self.bits[i]
+            out.append(((key[self.words[i]] >> self.shifts[i]) & ((1 << b) - 1)) + lay.lo[i]
+                       if b else lay.lo[i])
+        return out
+
+    def pack(self, leaves) -> list[int]:
+        lay, key = self.layout, [0] * self.nw
+        for i in range(self.nleaf):
+            if self.bits[i]:
+                key[self.words[i]] |= (leaves[i] - lay.lo[i]) << self.shifts[i]
+        return key
 
 
 def _arr(name: str, ctype: str, vals) -> str:
@@ -175,7 +200,7 @@ def _arr(name: str, ctype: str, vals) -> str:
 
 def generate(prog: Program) -> tuple[str, DriverShape]:
     """The complete C translation unit for ``prog`` and its driver shape."""
-    sh = DriverShape(prog)
+    sh = DriverShape.of(prog)
     lay = prog.layout
     out = [_PRELUDE % {"design": prog.design}]
     defs = {"NLEAF": sh.nleaf, "NLEAF1": max(1, sh.nleaf), "NW": sh.nw, "NT": sh.nt,
@@ -248,10 +273,17 @@ def generate(prog: Program) -> tuple[str, DriverShape]:
     for j, e in enumerate(exprs):
         out.append(f"    o[{j}] = {e};")
     out.append("}")
+    pack, unpack = [], []
+    for i in range(sh.nleaf):
+        if sh.bits[i]:
+            pack.append(f"k[{sh.words[i]}] |= (uint64_t)(s[{i}] - ({lay.lo[i]})) << {sh.shifts[i]};")
+            unpack.append(f"s[{i}] = (int32_t)((k[{sh.words[i]}] >> {sh.shifts[i]}) & "
+                          f"{hex((1 << sh.bits[i]) - 1)}ull) + ({lay.lo[i]});")
+        else:
+            unpack.append(f"s[{i}] = {lay.lo[i]};")
+    out.append("#define PACK_BODY " + " ".join([f"k[{w}] = 0;" for w in range(sh.nw)] + pack))
+    out.append("#define UNPACK_BODY " + " ".join(unpack))
     driver = resources.files("mmspec.engine").joinpath("bfs.c").read_text()
     out.append(driver)
     return "\n".join(out) + "\n", sh
 
-
-def source_hash(src: str, compiler: str) -> str:
-    return hashlib.sha256((compiler + "\0" + src).encode()).hexdigest()[:32]

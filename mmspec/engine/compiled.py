@@ -39,7 +39,9 @@ from .tracer import TraceError
 __all__ = ["explore_compiled", "compiler", "cache_dir", "build", "Built", "CompilerMissing",
            "why_not_compiled"]
 
-CFLAGS = ("-O2", "-fPIC", "-shared", "-std=gnu11", "-w", "-fno-strict-aliasing")
+#: flags besides the optimisation level (-O0 for a quick first build, -O1 for the one that
+#: replaces it: as fast as -O2 on these sources and three times quicker to build)
+CFLAGS = ("-fPIC", "-shared", "-std=gnu11", "-w", "-fno-strict-aliasing")
 MM_RUNNING, MM_DONE, MM_CAP, MM_RANGE, MM_MEMORY, MM_NOMEM = range(6)
 
 
@@ -90,57 +92,52 @@ def _sha(path: Path) -> str:
     return h.hexdigest()
 
 
+def _plan_dict(prog: Program, src_hash: str) -> dict:
+    lay = prog.layout
+    return {"design": prog.design, "src": src_hash, "init": list(prog.init),
+            "layout": {"names": list(lay.names), "lo": list(lay.lo), "hi": list(lay.hi),
+                       "bools": sorted(lay.bools), "shape": [list(x) for x in lay.shape]},
+            "actions": [list(t.action[:5]) for t in prog.templates],
+            "slots": [[[repr(k), [list(c) for c in cands]] for k, cands in t.slots]
+                      for t in prog.templates],
+            "tags": list(prog.tags), "nchk": len(prog.checks)}
+
+
+def _shape_of(plan: dict) -> DriverShape:
+    from ..state import Action
+    from .lower import Layout
+    L = plan["layout"]
+    lay = Layout(tuple(L["names"]), tuple(L["lo"]), tuple(L["hi"]), frozenset(L["bools"]),
+                 tuple(tuple(x) for x in L["shape"]))
+    actions = [Action(*a) for a in plan["actions"]]
+    slots = [[(k, [tuple(c) for c in cands]) for k, cands in sl] for sl in plan["slots"]]
+    return DriverShape(lay, actions, slots, plan["tags"], plan["nchk"])
+
+
 class Built:
-    """A loaded shared library for one program."""
+    """A compiled program: its plan (what decoding needs) and its loaded library. A run
+    that lasts starts the optimised build in the background (:meth:`start_fast`) and
+    switches to it between two chunks once it is in the cache (:meth:`upgrade`)."""
 
-    def __init__(self, prog: Program, shape: DriverShape, path: Path) -> None:
-        self.prog, self.shape, self.path = prog, shape, path
-        lib = ctypes.CDLL(str(path))
-        i64, i32p, u64p = ctypes.c_int64, ctypes.POINTER(ctypes.c_int32), ctypes.POINTER(ctypes.c_uint64)
-        vp = ctypes.c_void_p
-        lib.mm_new.restype = vp
-        lib.mm_new.argtypes = [i32p, i64, i64, i64]
-        lib.mm_free.argtypes = [vp]
-        lib.mm_run.argtypes = [vp, i64]
-        lib.mm_run.restype = ctypes.c_int
-        lib.mm_stat.argtypes = [vp, ctypes.c_int]
-        lib.mm_stat.restype = i64
-        lib.mm_check.argtypes = [vp, ctypes.c_int, ctypes.c_int]
-        lib.mm_check.restype = i64
-        lib.mm_tag.argtypes = [vp, ctypes.c_int]
-        lib.mm_tag.restype = i64
-        lib.mm_edges.argtypes = [vp]
-        lib.mm_edges.restype = ctypes.POINTER(i64)
-        lib.mm_key.argtypes = [vp, i64, u64p]
-        lib.mm_parent.argtypes = [vp, i64]
-        lib.mm_parent.restype = i64
-        lib.mm_action.argtypes = [vp, i64]
-        lib.mm_action.restype = ctypes.c_uint64
-        lib.mm_lookup.argtypes = [vp, u64p]
-        lib.mm_lookup.restype = i64
-        lib.mm_step.argtypes = [i32p, ctypes.c_int, i32p, ctypes.POINTER(i64)]
-        lib.mm_step.restype = ctypes.c_int
-        lib.mm_successors.argtypes = [i32p, i64, u64p, i32p, ctypes.POINTER(i64)]
-        lib.mm_successors.restype = i64
-        self.lib = lib
+    def __init__(self, plan: dict, path: Path, fast: Path | None = None,
+                 c_path: Path | None = None) -> None:
+        self.plan = plan
+        self.shape = _shape_of(plan)
+        self.lib = _load(path)
+        self.fast, self.c_path = fast, c_path     # the -O1 library to come, and its source
+        self.proc = None
 
-    # -- keys and states
-    def unpack(self, key: Sequence[int]) -> list[int]:
-        sh, lay = self.shape, self.prog.layout
-        out = []
-        for i in range(sh.nleaf):
-            b = sh.bits[i]
-            out.append(((key[sh.words[i]] >> sh.shifts[i]) & ((1 << b) - 1)) + lay.lo[i]
-                       if b else lay.lo[i])
-        return out
+    def start_fast(self) -> None:
+        if self.fast is None or self.proc is not None:
+            return
+        self.proc = _background_build(self.c_path, self.fast)
 
-    def pack(self, leaves: Sequence[int]) -> list[int]:
-        sh, lay = self.shape, self.prog.layout
-        key = [0] * sh.nw
-        for i in range(sh.nleaf):
-            if sh.bits[i]:
-                key[sh.words[i]] |= (leaves[i] - lay.lo[i]) << sh.shifts[i]
-        return key
+    def upgrade(self) -> None:
+        if self.fast is None or self.proc is None or self.proc.poll() is None:
+            return
+        if _cached_lib(self.fast):
+            self.lib = _load(self.fast)
+        self.fast = None
 
     def successors(self, leaves: Sequence[int], limit: int = 4096):
         """Every successor of a state (its leaves) as ``(action, post leaves, outputs)``,
@@ -153,45 +150,194 @@ class Built:
         n = self.lib.mm_successors(s, limit, codes, posts, outs)
         if n < 0:
             raise MmspecError(f"more than {limit} successors")
-        return [(sh.decode_action(self.prog, codes[i]),
-                 list(posts[i * sh.nleaf:(i + 1) * sh.nleaf]),
+        return [(sh.decode_action(codes[i]), list(posts[i * sh.nleaf:(i + 1) * sh.nleaf]),
                  list(outs[i * sh.nout:(i + 1) * sh.nout])) for i in range(n)]
 
 
-def build(prog: Program) -> Built:
-    """Generate, compile (or find in the cache) and load the library for ``prog``."""
-    src, shape = generate(prog)
-    cmd, ident = compiler()
-    key = hashlib.sha256("\0".join([ident, " ".join(CFLAGS), src]).encode()).hexdigest()[:40]
+_LIBS: dict = {}
+
+
+def _load(path: Path):
+    lib = _LIBS.get(str(path))
+    if lib is not None:
+        return lib
+    lib = ctypes.CDLL(str(path))
+    i64, i32p = ctypes.c_int64, ctypes.POINTER(ctypes.c_int32)
+    u64p, vp = ctypes.POINTER(ctypes.c_uint64), ctypes.c_void_p
+    for name, res, args in (
+            ("mm_new", vp, [i32p, i64, i64, i64]), ("mm_free", None, [vp]),
+            ("mm_run", ctypes.c_int, [vp, i64]), ("mm_stat", i64, [vp, ctypes.c_int]),
+            ("mm_check", i64, [vp, ctypes.c_int, ctypes.c_int]),
+            ("mm_tag", i64, [vp, ctypes.c_int]), ("mm_edges", ctypes.POINTER(i64), [vp]),
+            ("mm_key", None, [vp, i64, u64p]), ("mm_parent", i64, [vp, i64]),
+            ("mm_action", ctypes.c_uint64, [vp, i64]), ("mm_lookup", i64, [vp, u64p]),
+            ("mm_step", ctypes.c_int, [i32p, ctypes.c_int, i32p, ctypes.POINTER(i64)]),
+            ("mm_successors", i64, [i32p, i64, u64p, i32p, ctypes.POINTER(i64)])):
+        fn = getattr(lib, name)
+        fn.restype = res
+        fn.argtypes = args
+    _LIBS[str(path)] = lib
+    return lib
+
+
+def _install(out: Path, so: Path) -> None:
+    """Move a fresh library into the cache with its checksum beside it."""
+    digest = _sha(out)
+    os.replace(out, so)
+    sig = so.with_suffix(".sha256")
+    tmp = sig.with_name(sig.name + f".{os.getpid()}.tmp")
+    tmp.write_text(digest + "\n")
+    os.replace(tmp, sig)
+
+
+def _cached_lib(so: Path) -> bool:
+    sig = so.with_suffix(".sha256")
+    try:
+        return so.is_file() and sig.is_file() and sig.read_text().strip() == _sha(so)
+    except OSError:
+        return False
+
+
+def _cache() -> Path:
     d = cache_dir()
-    so, sig = d / f"{key}.so", d / f"{key}.sha256"
-    if so.is_file() and sig.is_file():
-        try:
-            if sig.read_text().strip() == _sha(so):
-                return Built(prog, shape, so)
-        except OSError:
-            pass
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise MmspecError(f"cannot create the compiled-engine cache {str(d)!r}: {exc}; "
-                          "set MMSPEC_CACHE_DIR") from None
-    with tempfile.TemporaryDirectory(dir=d, prefix=".build-") as tmp:
-        c = Path(tmp) / "step.c"
-        c.write_text(src)
-        out = Path(tmp) / "step.so"
-        r = subprocess.run(cmd + list(CFLAGS) + ["-o", str(out), str(c)], capture_output=True,
-                           text=True)
+                          "set MMSPEC_CACHE_DIR to a writable directory") from None
+    return d
+
+
+def _compile(level: str, c_path: Path, so: Path) -> None:
+    """Compile ``c_path`` into the cache entry ``so`` (with its checksum)."""
+    cmd, _ = compiler()
+    with tempfile.TemporaryDirectory(dir=so.parent, prefix=".build-") as tmp:
+        out = Path(tmp) / "lib.so"
+        r = subprocess.run(cmd + [level] + list(CFLAGS) + ["-o", str(out), str(c_path)],
+                           capture_output=True, text=True)
         if r.returncode != 0:
             first = (r.stderr or r.stdout).strip().splitlines()[:1]
-            raise CompilerMissing(f"the C compiler failed on the generated engine: "
+            raise CompilerMissing("the C compiler failed on the generated engine: "
                                   f"{first[0] if first else 'no message'}")
-        digest = _sha(out)
-        os.replace(out, so)
-        sig_tmp = Path(tmp) / "sig"
-        sig_tmp.write_text(digest + "\n")
-        os.replace(sig_tmp, sig)
-    return Built(prog, shape, so)
+        _install(out, so)
+
+
+_BACKGROUND: list = []
+
+
+def _background_build(c_path: Path, so: Path):
+    """Build the -O1 library in a separate process that installs it in the cache itself
+    (it may outlive this process); at most one such build at a time."""
+    import sys
+    _BACKGROUND[:] = [p for p in _BACKGROUND if p.poll() is None]
+    if _BACKGROUND:
+        return None
+    proc = subprocess.Popen([sys.executable, "-m", "mmspec.engine.compiled", "-O1", str(c_path),
+                             str(so)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    _BACKGROUND.append(proc)
+    return proc
+
+
+_PKG_HASH: list = []
+#: model attributes that are caches of the int engine, not part of what is traced
+_SKIP_ATTRS = {"_intern", "_zid", "_zmemo", "_bintern", "_ztuples", "_cand_cache",
+               "_checks_cma_positions", "_cma_area_cache", "_pure_hooks_v", "_tracer"}
+
+
+def _file_bytes(obj) -> bytes | None:
+    import inspect
+    import sys
+    mod = sys.modules.get(getattr(obj, "__module__", None) or "")
+    f = getattr(mod, "__file__", None)
+    if not f:
+        try:
+            f = inspect.getsourcefile(obj)
+        except TypeError:
+            f = None
+    if not f:
+        return None
+    try:
+        return Path(f).read_bytes()
+    except OSError:
+        return None
+
+
+def _package_hash() -> str:
+    if not _PKG_HASH:
+        import importlib
+        h = hashlib.sha256()
+        for pkg in ("mmspec", "mmspec.models", "mmspec.checks"):
+            for d in importlib.import_module(pkg).__path__:
+                for f in sorted(Path(d).rglob("*")):
+                    if f.suffix in (".py", ".c") and "__pycache__" not in f.parts:
+                        h.update(str(f.relative_to(d)).encode() + b"\0" + f.read_bytes())
+        _PKG_HASH.append(h.hexdigest())
+    return _PKG_HASH[0]
+
+
+def _plan_key(model, checks: Sequence[Check]) -> str | None:
+    """A key naming everything a trace depends on (the package's code, the design's and
+    the checks' code outside it, the model's attributes and scope), or None."""
+    h = hashlib.sha256(_package_hash().encode())
+    objs = [c for c in type(model).__mro__ if c is not object]
+    for ck in checks:
+        objs += [fn for fn in (ck.witness, ck.bad_step, ck.bad_state,
+                               getattr(ck, "stay", None), getattr(ck, "accept", None)) if fn]
+    for o in objs:
+        mod = getattr(o, "__module__", "") or ""
+        if mod.split(".")[0] == "mmspec" and not mod.startswith("mmspec_user"):
+            h.update(mod.encode())
+            continue
+        data = _file_bytes(o)
+        if data is None:
+            return None
+        h.update(mod.encode() + b"\0" + data)
+    h.update(repr([ck.name for ck in checks]).encode())
+    h.update(repr(type(model).__qualname__).encode())
+    attrs = sorted((k, v) for k, v in model.__dict__.items() if k not in _SKIP_ATTRS)
+    h.update(repr(attrs).encode())
+    return h.hexdigest()[:40]
+
+
+def build(model, checks: Sequence[Check] = (), prog: Program | None = None) -> Built:
+    """The compiled library for exploring ``model`` with ``checks``: from the cache when the
+    same code, scope and checks were compiled before, else traced, generated and compiled
+    (``-O0`` now; ``-O1`` in the background, used once it is ready)."""
+    import json
+    _, ident = compiler()
+    d = _cache()
+    key = _plan_key(model, checks) if prog is None else None
+    plan_file = d / f"plan-{key}.json" if key else None
+    plan = None
+    if plan_file is not None and plan_file.is_file():
+        try:
+            plan = json.loads(plan_file.read_text())
+        except (OSError, ValueError):
+            plan = None
+    c_path = None
+    if plan is not None:
+        c_path = d / f"{plan['src']}.c"
+    if plan is None or not c_path.is_file():
+        prog = prog or trace_program(model, checks)
+        src, _ = generate(prog)
+        src_hash = hashlib.sha256("\0".join([ident, " ".join(CFLAGS), src]).encode()
+                                  ).hexdigest()[:40]
+        plan = _plan_dict(prog, src_hash)
+        c_path = d / f"{src_hash}.c"
+        tmp = c_path.with_name(c_path.name + f".{os.getpid()}.tmp")
+        tmp.write_text(src)
+        os.replace(tmp, c_path)
+        if plan_file is not None:
+            tmp = plan_file.with_name(plan_file.name + f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(plan))
+            os.replace(tmp, plan_file)
+    fast, quick = d / f"{plan['src']}.O1.so", d / f"{plan['src']}.O0.so"
+    if _cached_lib(fast):
+        return Built(plan, fast)
+    if not _cached_lib(quick):
+        _compile("-O0", c_path, quick)
+    return Built(plan, quick, fast, c_path)
 
 
 def why_not_compiled(model, checks: Sequence[Check]) -> str | None:
@@ -223,11 +369,12 @@ def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None =
     checks = list(checks)
     if any(getattr(ck, "is_liveness", False) for ck in checks):
         refuse_reduction(model)
-    prog = trace_program(model, checks)
-    built = build(prog)
-    lib, sh, lay = built.lib, built.shape, prog.layout
+    built = build(model, checks)
+    sh = built.shape
+    lay = sh.layout
     init_state = model.init_states()[0]
-    init = (ctypes.c_int32 * sh.nleaf)(*prog.init)
+    init = (ctypes.c_int32 * sh.nleaf)(*built.plan["init"])
+    lib = built.lib
     max_bytes = 0
     if memory_limit_kib is not None:
         max_bytes = max(1, (memory_limit_kib - current_rss_kib()) * 1024)
@@ -240,9 +387,13 @@ def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None =
         next_report = t0 + 1.0
         try:
             while True:
+                built.upgrade()
+                lib = built.lib
                 c0 = time.perf_counter()
                 st = lib.mm_run(ctx, budget)
                 now = time.perf_counter()
+                if now - t0 > 1.0:
+                    built.start_fast()     # a long run: build the optimised library meanwhile
                 if st != MM_RUNNING:
                     break
                 # about a tenth of a second per call: progress, time limit and Ctrl-C
@@ -324,11 +475,12 @@ class _Decoder:
         s = self._states.get(idx)
         if s is None:
             self.b.lib.mm_key(self.ctx, idx, self.key)
-            s = self._states[idx] = self.b.prog.layout.decode(self.b.unpack(list(self.key)))
+            sh = self.b.shape
+            s = self._states[idx] = sh.layout.decode(sh.unpack(list(self.key)))
         return s
 
     def action(self, code: int):
-        return self.b.shape.decode_action(self.b.prog, code)
+        return self.b.shape.decode_action(code)
 
     def path(self, idx: int):
         """(initial state, [(action, state), ...]) ending at state ``idx``."""
@@ -375,3 +527,11 @@ class _Decoder:
             s = self.state(idx)
             out[s] = None if p < 0 else (self.state(p), self.action(lib.mm_action(self.ctx, idx)))
         return out
+
+
+if __name__ == "__main__":       # the background build: python -m mmspec.engine.compiled LEVEL C SO
+    import sys as _sys
+    try:
+        _compile(_sys.argv[1], Path(_sys.argv[2]), Path(_sys.argv[3]))
+    except MmspecError:
+        _sys.exit(1)

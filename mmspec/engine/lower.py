@@ -193,6 +193,7 @@ class _Victims:
                     path = self.t.path
                     dom = path.doms.get(ch.nid, ch.dom)
                     path.doms[ch.nid] = dom & allowed if dom is not None else allowed
+                    path.memo.clear()
                     i = int(ch)
                 else:
                     i = ch

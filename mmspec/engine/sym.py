@@ -358,6 +358,14 @@ def _mk_assoc(op: str, ys: list, unit: bool):
     return args[0].g.make(op, args, True, None)
 
 
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, Sym) or isinstance(b, Sym):
+        return False
+    return type(a) is type(b) and a == b
+
+
 def ite(c, x, y):
     """``x if c else y`` as a node (folded when possible)."""
     if not isinstance(c, Sym):
@@ -372,8 +380,22 @@ def ite(c, x, y):
         x = x.args[1]
     if isinstance(y, Sym) and y.op == "ite" and y.args[0] is c:
         y = y.args[2]
-    if x is y:
+    if _same(x, y):
         return x
+    # chains that keep one value on most branches (what merging paths produces):
+    # ite(c, x, ite(d, x, z)) = ite(c or d, x, z); ite(c, x, ite(d, z, x)) = ite(!c and d, z, x)
+    if isinstance(y, Sym) and y.op == "ite":
+        d, y1, y2 = y.args
+        if _same(y1, x):
+            return ite(or_(c, d), x, y2)
+        if _same(y2, x):
+            return ite(and_(not_(c), d), y1, x)
+    if isinstance(x, Sym) and x.op == "ite":
+        d, x1, x2 = x.args
+        if _same(x2, y):
+            return ite(and_(c, d), x1, y)
+        if _same(x1, y):
+            return ite(and_(c, not_(d)), x2, y)
     xb = isinstance(x, bool) or (isinstance(x, Sym) and x.isbool)
     yb = isinstance(y, bool) or (isinstance(y, Sym) and y.isbool)
     if xb and yb:

@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 from ..errors import MmspecError
 from ..kernel import Allocator, _Work
 from ..state import Block, State, Zone
-from .sym import Graph, Sym, _CMP, and_, binop, cmp, ite, not_, or_
+from .sym import Graph, Sym, _CMP, cmp, ite, or_
 
 __all__ = ["Tracer", "TraceError", "TWork", "JOINS", "traced_class", "TagCounts"]
 
@@ -131,7 +131,7 @@ class _Path:
         self.facts: dict = {}         # nid -> decided value (bool nodes) or int value
         self.doms: dict = {}          # nid -> refined domain (int nodes)
         self.forks: list = []         # prefixes still to run
-        self.memo: dict = {}          # nid -> the node simplified under the facts
+        self.memo: dict = {}          # nid -> what the facts imply of a bool node (or None)
 
 
 def _sig(x):
@@ -186,6 +186,14 @@ class Tracer:
             return v
         if depth > 3:
             return None
+        memo = path.memo
+        if node.nid in memo:
+            return memo[node.nid]
+        v = self._known_uncached(node, path, depth)
+        memo[node.nid] = v
+        return v
+
+    def _known_uncached(self, node: Sym, path: _Path, depth: int):
         op = node.op
         if op == "not":
             v = self._known(node.args[0], path, depth + 1)
@@ -231,6 +239,8 @@ class Tracer:
         return None
 
     def _assume(self, node: Sym, v: bool, path: _Path, depth: int = 0) -> None:
+        if depth == 0:
+            path.memo.clear()
         path.facts[node.nid] = v
         if depth > 6:
             return
@@ -267,71 +277,10 @@ class Tracer:
         path.pos += 1
         return v
 
-    def simplify(self, x, path: _Path | None = None):
-        """``x`` rewritten under the path's facts (decided conditions replaced by their
-        values, refined to a constant where the domain allows), and folded again."""
-        path = path or self.path
-        if not isinstance(x, Sym) or path is None:
-            return x
-        memo = path.memo
-        r = memo.get(x.nid)
-        if r is not None:
-            return r
-        # iterative post-order over the nodes not yet simplified on this path
-        stack = [x]
-        while stack:
-            n = stack[-1]
-            if n.nid in memo:
-                stack.pop()
-                continue
-            f = path.facts.get(n.nid)
-            if f is not None:
-                memo[n.nid] = f
-                stack.pop()
-                continue
-            d = path.doms.get(n.nid)
-            if d is not None and len(d) == 1:
-                memo[n.nid] = next(iter(d))
-                stack.pop()
-                continue
-            op = n.op
-            if op in ("in", "ch"):
-                memo[n.nid] = n
-                stack.pop()
-                continue
-            if op == "ite":
-                c = n.args[0]
-                if isinstance(c, Sym) and c.nid not in memo:
-                    stack.append(c)
-                    continue
-                cv = memo[c.nid] if isinstance(c, Sym) else c
-                if not isinstance(cv, Sym):
-                    br = n.args[1] if cv else n.args[2]
-                    if isinstance(br, Sym) and br.nid not in memo:
-                        stack.append(br)
-                        continue
-                    memo[n.nid] = memo[br.nid] if isinstance(br, Sym) else br
-                    stack.pop()
-                    continue
-            pend = [a for a in n.args if isinstance(a, Sym) and a.nid not in memo]
-            if pend:
-                stack.extend(pend)
-                continue
-            args = [memo[a.nid] if isinstance(a, Sym) else a for a in n.args]
-            if all(a is b for a, b in zip(args, n.args)):
-                memo[n.nid] = n
-            else:
-                memo[n.nid] = _rebuild(n, args)
-            stack.pop()
-        return memo[x.nid]
-
     def decide_bool(self, node: Sym) -> bool:
         path = self.path
         if path is None:
             raise TraceError(f"symbolic value {node!r} used as a truth value outside a trace")
-        node = self.simplify(node, path)
-        if not isinstance(node, Sym):
-            return bool(node)
         if not node.isbool:                   # an int as a truth value: != 0
             node = cmp("!=", node, 0)
             if not isinstance(node, Sym):
@@ -348,9 +297,6 @@ class Tracer:
         path = self.path
         if path is None:
             raise TraceError(f"symbolic value {node!r} used as an index outside a trace")
-        node = self.simplify(node, path)
-        if not isinstance(node, Sym):
-            return int(node)
         dom = path.doms.get(node.nid, node.dom)
         if dom is None:
             raise TraceError(f"a symbolic value ({node.op}) with unknown range is used as an "
@@ -372,6 +318,7 @@ class Tracer:
             v = self._next(path, alts)
             path.decisions.append((node, v))
         path.doms[node.nid] = frozenset((v,))
+        path.memo.clear()
         c = cmp("==", node, v)
         if isinstance(c, Sym):
             self._assume(c, True, path)
@@ -449,9 +396,7 @@ class Tracer:
     # ------------------------------------------------------------------ joins
     def join(self, fn: Callable, model: Allocator, w: TWork, args: tuple):
         """Call ``fn(model, w, *args)`` as a join (see the module doc)."""
-        simp = self.simplify
-        leaves = [simp(x) for x in w.leaves()]
-        args = tuple(simp(a) if isinstance(a, Sym) else a for a in args)
+        leaves = w.leaves()
         key = (fn, _sig(leaves), _sig(args))
         hit = self.cache.get(key)
         self.stats["joins"] += 1
@@ -529,22 +474,6 @@ class Tracer:
         w.need[key] = True
         w.elig[key] = tuple(eligible)
         return idx
-
-
-def _rebuild(n: Sym, args: list):
-    """Node ``n``'s operation applied to new arguments (folding again)."""
-    op = n.op
-    if op == "ite":
-        return ite(*args)
-    if op == "and":
-        return and_(*args)
-    if op == "or":
-        return or_(*args)
-    if op == "not":
-        return not_(args[0])
-    if op in _CMP:
-        return cmp(op, *args)
-    return binop(op, *args)
 
 
 class _Infeasible(Exception):
