@@ -176,6 +176,9 @@ class Allocator:
     #: True in the subclass the tracer builds (mmspec.engine.tracer): the state's leaves are
     #: symbolic, so the int-engine memo tables and interning are bypassed
     _tracing: ClassVar[bool] = False
+    #: False where states are not revisited (one long run, mmspec.simulate): interning
+    #: zones and memoising per zone would only cost
+    _memo: ClassVar[bool] = True
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
@@ -439,6 +442,8 @@ class Allocator:
                 same = False
         if same:
             w.zones = old
+        elif not self._memo:
+            w.zones = tuple(new)
         else:
             # share equal zones tuples between states (bytes/state); their zones are interned
             zt = tuple(new)
@@ -491,6 +496,8 @@ class Allocator:
         ``id()`` names them uniquely: ``self._zid`` maps the id of every interned zone to it,
         and the memo tables below (``_zmemo``) are keyed by it (pure functions of a zone's
         value and the design's constants, computed once per distinct zone)."""
+        if not self._memo:
+            return z
         try:
             zid = self._zid
         except AttributeError:
@@ -507,7 +514,7 @@ class Allocator:
         # Share equal pageblocks between zones (bytes/state). Only blocks whose migratetype
         # is a plain int are shared, so no block ever takes the repr of an equal
         # Migratetype-valued one.
-        if self._tracing or type(blk.mt) is not int:
+        if self._tracing or not self._memo or type(blk.mt) is not int:
             return blk
         try:
             return self._bintern.setdefault(blk, blk)
@@ -520,7 +527,7 @@ class Allocator:
 
     def _zkey(self, z: Zone):
         """``id(z)`` if ``z`` is an interned zone (memoisable), else None."""
-        if self._tracing:
+        if self._tracing or not self._memo:
             return None
         try:
             zid = self._zid
@@ -668,12 +675,12 @@ class Allocator:
         ppb = self.ppb
         if order == 0:
             # an order-0 block: a partly free pageblock of this migratetype
-            b = first_true([(blk.mt == mt) & (blk.free > 0) & (blk.free < ppb)
-                            for blk in blocks])
+            b = first_true((blk.mt == mt) & (blk.free > 0) & (blk.free < ppb)
+                           for blk in blocks)
             if b >= 0:
                 return b
         # else split the first entirely free pageblock of this migratetype
-        return first_true([(blk.mt == mt) & (blk.free == ppb) for blk in blocks])
+        return first_true((blk.mt == mt) & (blk.free == ppb) for blk in blocks)
 
     def _fallback(self, w: _Work, p: int, order: int, mt: int) -> int:
         """v4.6 ``__rmqueue_fallback()``: from the largest order down, the first
@@ -686,9 +693,9 @@ class Allocator:
         # pageblocks in pfn order; at pageblock_order only entirely free pageblocks count
         scan = [(current, fmt, b) for current in ((pbo, 0) if order == 0 else (pbo,))
                 for fmt in FALLBACKS[mt] for b in range(len(z.blocks))]
-        k = first_true([(z.blocks[b].mt == fmt) & (z.blocks[b].free > 0)
-                        & ((z.blocks[b].free == ppb) if current == pbo else (z.blocks[b].free < ppb))
-                        for current, fmt, b in scan])
+        k = first_true((z.blocks[b].mt == fmt) & (z.blocks[b].free > 0)
+                       & ((z.blocks[b].free == ppb) if current == pbo else (z.blocks[b].free < ppb))
+                       for current, fmt, b in scan)
         if k < 0:
             return -1
         current, fmt, b = scan[k]

@@ -13,21 +13,23 @@ A symbolic value provides the same operations as methods of its class (``first_t
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 __all__ = ["first_true", "any_", "all_"]
 
 _PLAIN = (bool, int)
 
 
-def first_true(conds: Sequence) -> int:
-    """The index of the first true condition, or -1 (a first-match scan)."""
-    for i, c in enumerate(conds):
+def first_true(conds: Iterable) -> int:
+    """The index of the first true condition, or -1 (a first-match scan). ``conds`` may be
+    a generator: on ints it is consumed only up to the first true condition."""
+    it = iter(conds)
+    for i, c in enumerate(it):
         if type(c) in _PLAIN:
             if c:
                 return i
             continue
-        return type(c).first_true(conds, i)
+        return type(c).first_true([c, *it], i)
     return -1
 
 

@@ -142,6 +142,7 @@ def sim_model(design: type[Allocator], scope: Scope) -> Allocator:
     cls = _SIM_CLASSES.get(design)
     if cls is None:
         class _Sim(design):  # type: ignore[misc, valid-type]
+            _memo = False           # one run: no state is seen twice
             def _interned(self, s: State) -> State:
                 return s
 

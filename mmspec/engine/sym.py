@@ -150,11 +150,12 @@ class Sym:
 
     # -- the scans of mmspec.ops, as expressions
     @staticmethod
-    def first_true(conds, start: int = 0):
-        """``mmspec.ops.first_true`` from index ``start`` on (earlier ones are false)."""
+    def first_true(conds, offset: int = 0):
+        """``mmspec.ops.first_true`` of the conditions ``conds``, numbered from ``offset``
+        (the conditions before it were false)."""
         res = -1
-        for i in range(len(conds) - 1, start - 1, -1):
-            res = ite(conds[i], i, res)
+        for i in range(len(conds) - 1, -1, -1):
+            res = ite(conds[i], offset + i, res)
         return res
 
     @staticmethod
