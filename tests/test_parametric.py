@@ -69,7 +69,7 @@ def _cli(argv):
 def test_cli_parametric_exit_codes():
     rc, out, _ = _cli(["parametric", "--design", "zone_cma"])
     assert rc == 1 and "pages 33, CMA pages 31" in out and "exact" in out
-    rc, out, _ = _cli(["parametric", "--design", "migrate_cma", "--watermarks", "free",
+    rc, out, _ = _cli(["parametric", "--design", "migrate_cma", "--watermark-mode", "free",
                        "--pages", "4:16", "--cma-pages", "2:2"])
     assert rc == 1 and "reproduce with breadth-first search: mmspec check" in out
     cmd = out.split("reproduce with breadth-first search: ")[1].split()[1:]
