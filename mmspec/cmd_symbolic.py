@@ -7,7 +7,6 @@ Exit codes: 0 PROVED (prove) / no counterexample is never 0 for bmc (BOUNDED -> 
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import TextIO
 
@@ -404,10 +403,6 @@ def _register_parametric(subparsers) -> None:
                    default=None, help="derived (default): the v4.6 formulas (min_free_kbytes, "
                    "per-zone split, watermark_scale_factor, lowmem_reserve); free: any "
                    "0 <= min <= low <= high")
-    # the former name of --watermark-mode, kept for old command lines; `--watermarks`
-    # elsewhere gives a zone's watermarks, so it is not offered in the help
-    p.add_argument("--watermarks", dest="watermarks_old", choices=("derived", "free"),
-                   default=None, help=argparse.SUPPRESS)
     p.add_argument("--watermark-scale-factor", type=int, default=10, metavar="N",
                    help="derived watermarks: watermark_scale_factor (default 10)")
     p.add_argument("--page-kbytes", type=int, default=4, metavar="N",
@@ -459,9 +454,7 @@ def cmd_parametric(args, out: TextIO, err: TextIO) -> int:
     from .symbolic_rules import check_supported  # the counting abstraction assumes the hooks
     from .scope import default_scope
     check_supported(design(default_scope()))
-    if args.watermark_mode and args.watermarks_old:
-        raise MmspecError("--watermarks is the former name of --watermark-mode; give one")
-    mode = args.watermark_mode or args.watermarks_old or "derived"
+    mode = args.watermark_mode or "derived"
     kw = dict(pages=pages, cma_pages=cma, derive=mode == "derived",
               page_kbytes=args.page_kbytes, wsf=args.watermark_scale_factor,
               segments=args.segments, timeout_ms=int(args.timeout * 1000))
