@@ -43,7 +43,12 @@ class Check:
     effect, post)`` is true on a violating transition; ``bad_state(model, state)`` on a
     violating state (also tested on initial states). ``witness`` (same signature as
     ``bad_step``) is true on a transition that reaches the situation the invariant guards.
-    ``expected`` maps design name -> Verdict (a hypothesis from the debate, recorded as data).
+    ``expected`` records the verdicts expected (hypotheses from the debate, as data) per
+    *named scope*: ``{scope name: {design name: Verdict}}``, e.g. ``{"tiny": {"migrate_cma":
+    Verdict.VIOLATED}}``; a design name ``"*"`` stands for every design and a scope name
+    ``"*"`` for every scope. Cells are judged by :func:`mmspec.registry.expected_verdict`
+    (a design's own ``expected`` table wins over the check's); at a scope without a name
+    nothing is expected.
     ``needs`` lists coverage paths the check depends on. ``scope`` holds scope overrides in
     the TOML form of a scope file (e.g. ``{"cma_alloc_pageblocks": 1}``; tables such as
     ``zones``/``requests`` are merged key by key) that the check needs: they are applied
@@ -58,7 +63,7 @@ class Check:
     witness: TransitionPredicate
     bad_step: TransitionPredicate | None = None
     bad_state: StatePredicate | None = None
-    expected: Mapping[str, Verdict] = field(default_factory=dict)
+    expected: Mapping[str, Mapping[str, Verdict]] = field(default_factory=dict)
     needs: tuple[str, ...] = ()
     doc: str = ""
     scope: Mapping[str, Any] = field(default_factory=dict)
