@@ -60,7 +60,8 @@ def _full_scale_args(p) -> None:
     p.add_argument("--kswapd-every", type=int, default=1, metavar="N", help="simulation: "
                    "kswapd takes one step after every N allocations while awake (default 1)")
     p.add_argument("--allocations", type=int, default=524288, metavar="N",
-                   help="allocations simulated (default 524288 = 2 x the zone)")
+                   help="allocations simulated (default 524288 = 2 x the default zone; "
+                   "claims: also the most movable allocations of its atomic-failure run)")
     g = p.add_argument_group("full-scale memory (default: 1 GiB, 512 MiB CMA, 4 KiB pages)")
     g.add_argument("--pages", type=int, default=262144, metavar="N",
                    help="pages of memory (default 262144)")
@@ -103,7 +104,9 @@ def _mib(fs, pages: int) -> str:
 
 
 def _wm(r) -> str:
-    return ", ".join(f"{lab} {w[0]}/{w[1]}/{w[2]}" + (f" +lowmem_reserve[CMA] {lr}" if lr else "")
+    top = r.wmarks[-1][0]       # the reserve shown is against the design's highest zone
+    return ", ".join(f"{lab} {w[0]}/{w[1]}/{w[2]}"
+                     + (f" +lowmem_reserve[{top}] {lr}" if lr else "")
                      for lab, _, w, lr in r.wmarks)
 
 
@@ -296,7 +299,7 @@ def cmd_claims(args, out: TextIO, err: TextIO) -> int:
             s = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
                          allocations=args.allocations)
         with rep.phase(f"claims: {d.name}: phase 2 of 4, atomic-failure run"):
-            a = atomic_run(d, fs)
+            a = atomic_run(d, fs, max_movable=min(fs.pages, args.allocations))
         with rep.phase(f"claims: {d.name}: phase 3 of 4, z3 wake extremes"):
             e = {m: counting_wake_extremes(model, args.ratio, segments=args.segments, mode=m)
                  for m in ("over", "under")}
