@@ -29,7 +29,7 @@ from .matrix import (cell_text, judge_cells, legend_lines, matrix_lines, missing
                      trace_text)
 from .output import output_file
 from .progress import Reporter, default_memory_limit_kib, stats_block
-from .scope import (_ZONE_NAMES, DERIVED, Scope, find_scope_file,
+from .scope import (_ZONE_NAMES, DERIVED, Scope, default_scope, find_scope_file,
                     named_scopes, read_scope_data, resolve_scope, scope_names)
 from .trace import render_trace, trace_to_itf, wrap_line
 from .vocab import ALLOC_CMA, ALLOC_HARDER, ALLOC_HIGH, CLASS_INDEX
@@ -402,15 +402,30 @@ def coverage_lines(r: Result) -> list[str]:
     return [f"  {n:>8}  {p}" for p, n in sorted(r.coverage, key=lambda x: (-x[1], x[0]))]
 
 
+def _groups(scope: Scope, checks: Sequence[Check]) -> dict:
+    """The checks grouped by the scope they run at (their ``Check.scope`` overrides)."""
+    groups: dict = {}
+    for ck in checks:
+        groups.setdefault(effective_scope(scope, ck), []).append(ck)
+    return groups
+
+
+def _prebuild(designs: Sequence[type[Allocator]], scope: Scope, checks: Sequence[Check],
+              args) -> None:
+    """Compile the programs of the explorations to come in parallel (compiled engine)."""
+    if getattr(args, "engine", "auto") == "python":
+        return
+    from .engine.compiled import prebuild
+    prebuild([(d(sc), cks) for d in designs for sc, cks in _groups(scope, checks).items()])
+
+
 def _run(design: type[Allocator], scope: Scope, checks: Sequence[Check], args, err: TextIO
          ) -> tuple[Allocator, Result]:
     """Explore ``design`` once per effective scope (checks with ``Check.scope`` overrides
     run at the scope in use with their overrides applied) and combine the cells in check
     order. Statistics and coverage are summed over the explorations; ``_MODELS[id(cell)]``
     is the model a cell's trace belongs to."""
-    groups: dict = {}
-    for ck in checks:
-        groups.setdefault(effective_scope(scope, ck), []).append(ck)
+    groups = _groups(scope, checks)
     cells: dict = {}
     parts = []
     for sc, cks in groups.items():
@@ -474,7 +489,29 @@ def cmd_list(args, out: TextIO, err: TextIO) -> int:
     out.write(f"  {'default':<28} the built-in default scope (`mmspec scope`)\n")
     for name, path in named_scopes().items():
         out.write(f"  {name:<28} scopes/{name}.toml\n")
+    out.write("\n" + _engines_text())
     return EXIT_OK
+
+
+def _engines_text() -> str:
+    """Which designs and checks the compiled engine covers (``mmspec list``)."""
+    from .engine.lower import unsupported_reason
+    base = default_scope()
+    designs = registry.designs()
+    no = [d.name for d in designs if unsupported_reason(d(base))]
+    python_only = []
+    for c in registry.checks(include_opt_in=True):
+        why = unsupported_reason(designs[0](effective_scope(base, c)))
+        if why:
+            python_only.append(f"{c.name} ({why.split(' (')[0].split(';')[0]})")
+    lines = ["Engines (--engine auto: the compiled one wherever it applies, else Python with "
+             "a note):",
+             "  compiled  the rules traced into C and searched in C: "
+             + ("every design above" if not no else "every design but " + ", ".join(no))
+             + "; every check but:"]
+    lines += [f"              {x}" for x in python_only] or ["              (none)"]
+    lines.append("  python    every design and every check")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_scope(args, out: TextIO, err: TextIO) -> int:
@@ -516,6 +553,7 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
     target = output_file(args.json)
     scope = scope_from_args(args)
     check_degenerate(scope, [design], args.allow_degenerate)
+    _prebuild([design], scope, checks, args)
     model, r = _run(design, scope, checks, args, err)
     sc = _scope_cli(args)
     report = _Wrapped(out if target is None or not target.is_stdout else _Discard())
@@ -616,6 +654,7 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
     scope = scope_from_args(args)
     sc = _scope_cli(args)
     check_degenerate(scope, [d for d, _ in rows], args.allow_degenerate)
+    _prebuild([d for d, _ in rows], scope, checks, args)
     results = [_run(d, scope, checks, args, err) for d, _ in rows]
     darg = {m.name: a for (m, _), (_, a) in zip(results, rows)}
     judged = judge_cells(results, checks, scope)

@@ -340,6 +340,53 @@ def build(model, checks: Sequence[Check] = (), prog: Program | None = None) -> B
     return Built(plan, quick, fast, c_path)
 
 
+def _is_built(model, checks) -> bool:
+    key = _plan_key(model, checks)
+    if key is None:
+        return False
+    plan_file = cache_dir() / f"plan-{key}.json"
+    if not plan_file.is_file():
+        return False
+    try:
+        import json
+        src = json.loads(plan_file.read_text())["src"]
+    except (OSError, ValueError, KeyError):
+        return False
+    d = cache_dir()
+    return _cached_lib(d / f"{src}.O1.so") or _cached_lib(d / f"{src}.O0.so")
+
+
+def prebuild(jobs: Sequence[tuple], workers: int | None = None) -> None:
+    """Trace and compile the programs of several explorations (``(model, checks)`` pairs)
+    at once, one forked process per program and one per core, so that the explorations
+    that follow find them in the cache. Best effort: any failure is left for the
+    exploration itself to meet and report."""
+    todo = [(m, c) for m, c in jobs if why_not_compiled(m, c) is None and not _is_built(m, c)]
+    if len(todo) < 2 or not hasattr(os, "fork"):
+        return
+    workers = workers or os.cpu_count() or 1
+    running: list[int] = []
+    for model, checks in todo:
+        while len(running) >= workers:
+            pid, _ = os.wait()
+            if pid in running:
+                running.remove(pid)
+        pid = os.fork()
+        if pid == 0:                  # the child: build into the cache, then leave at once
+            code = 0
+            try:
+                build(model, checks)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        running.append(pid)
+    for pid in running:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
 def why_not_compiled(model, checks: Sequence[Check]) -> str | None:
     """Why the compiled engine cannot run this exploration (None if it can, as far as can
     be told without tracing)."""

@@ -1,0 +1,256 @@
+"""The compiled engine (mmspec/engine/) against the Python engine (mmspec/explore.py).
+
+The compiled engine traces the same rules (mmspec/kernel.py, models/, checks/) into C and
+runs the breadth-first search in C. It must give the Python engine's result exactly:
+distinct states, transitions, depth, the parent map in discovery order, verdicts, witness
+counts, coverage and every trace -- for every design, at three scopes that between them
+have a RECLAIMABLE pageblock, reclaimable slab requests, two and three zones, a non-zero
+lowmem_reserve, two direct-reclaim rounds and highest-zone-first filling. Every search has
+a state cap about twice its size.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from collections import Counter
+
+import pytest
+
+from mmspec import default_scope, designs, explore, get_checks, get_design, parse_scope
+from mmspec.cli import main
+from mmspec.errors import MmspecError
+from mmspec.explore import SearchInterrupted
+from mmspec.scope import load_scope, named_scopes
+
+DESIGNS = [d.name for d in designs()]
+
+#: a RECLAIMABLE pageblock with reclaimable slab requests, two zones below ZONE_CMA and a
+#: non-zero lowmem_reserve (a wrong fallback order or lowmem_reserve index shows here)
+RECLAIMABLE_TOML = """\
+pages_per_pageblock = 2
+[zones.DMA32]
+pageblocks = ["UNMOVABLE"]
+watermarks = [1, 1, 1]
+lowmem_reserve = { Normal = 1, CMA = 1 }
+[zones.Normal]
+pageblocks = ["RECLAIMABLE", "MOVABLE", "CMA", "CMA"]
+watermarks = [1, 2, 3]
+lowmem_reserve = { CMA = 1 }
+[zones.CMA]
+watermarks = [1, 1, 2]
+[requests]
+GFP_ATOMIC = 1
+GFP_KERNEL = 1
+GFP_HIGHUSER_MOVABLE = 2
+BLOCKDEV = 1
+SLAB = 1
+"""
+
+
+def tiny():
+    return load_scope(named_scopes()["tiny"])
+
+
+def reclaimable():
+    return parse_scope(tomllib.loads(RECLAIMABLE_TOML), origin="test scope")
+
+
+def cli_scope(*args):
+    """A scope as the command line builds it (changes to the default scope)."""
+    from mmspec.cli import build_parser, scope_from_args
+    return scope_from_args(build_parser().parse_args(["scope", *args]))
+
+
+def two_rounds():
+    """tiny, highest zone first, two direct-reclaim rounds, one more GFP_KERNEL page."""
+    s = tiny()
+    lim = list(s.limits)
+    lim[1] = 3
+    return s.with_changes(fair_zone_policy=False, direct_reclaim_rounds=2, limits=tuple(lim))
+
+
+SCOPES = {"tiny": tiny, "reclaimable": reclaimable, "two_rounds": two_rounds}
+CAP = 100_000          # every scope above has < 40,000 states for every design
+
+
+def assert_same(a, b, parents=True):
+    """Two Results of the same exploration are identical."""
+    sa, sb = a.stats, b.stats
+    assert (sa.generated, sa.distinct, sa.depth, sa.complete, sa.stop_reason) == \
+        (sb.generated, sb.distinct, sb.depth, sb.complete, sb.stop_reason)
+    assert a.coverage == b.coverage
+    for ca, cb in zip(a.cells, b.cells, strict=True):
+        assert (ca.check.name, ca.verdict, ca.witness_count) == \
+            (cb.check.name, cb.verdict, cb.witness_count)
+        for ta, tb in ((ca.trace, cb.trace), (ca.witness_trace, cb.witness_trace)):
+            assert (ta is None) == (tb is None)
+            if ta is not None:
+                assert (ta.init, ta.steps, ta.loop_start) == (tb.init, tb.steps, tb.loop_start)
+    if parents:
+        assert list(a.parents.items()) == list(b.parents.items())
+
+
+@pytest.mark.parametrize("scope_name", list(SCOPES))
+@pytest.mark.parametrize("design", DESIGNS)
+def test_engines_agree(design, scope_name):
+    scope = SCOPES[scope_name]()
+    checks = get_checks(None)
+    rc = explore(get_design(design)(scope), checks, engine="compiled", keep_parents=True,
+                 max_states=CAP)
+    rp = explore(get_design(design)(scope), checks, engine="python", keep_parents=True,
+                 max_states=CAP)
+    assert rc.stats.complete
+    assert_same(rc, rp)
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_capped_prefix_agrees_at_the_default_scope(design):
+    """At the default scope (too big for the Python engine in the suite) the first 15,000
+    states, their parents and everything found among them agree."""
+    checks = get_checks(None)
+    rc = explore(get_design(design)(default_scope()), checks, engine="compiled",
+                 keep_parents=True, max_states=15_000)
+    rp = explore(get_design(design)(default_scope()), checks, engine="python",
+                 keep_parents=True, max_states=15_000)
+    assert rc.stats.stop_reason == "state cap 15000 reached"
+    assert_same(rc, rp)
+
+
+def _python_successors(model, s):
+    return [(a, t, e.ok, e.zone, e.block, Counter(e.paths)) for a, t, e in model.successors(s)]
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_every_successor_list_agrees_at_tiny(design):
+    """The compiled step function alone, on every reachable state of the tiny scope: the
+    same successors (action with its reclaim choices, next state, ok, zone, pageblock,
+    coverage tags) in the same order as ``Allocator.successors``."""
+    from mmspec.engine.compiled import build
+    model = get_design(design)(tiny())
+    built = build(model, [])
+    sh = built.shape
+    r = explore(model, [], engine="compiled", keep_parents=True, max_states=CAP)
+    for s in r.parents:
+        got = []
+        for a, post, o in built.successors(sh.layout.encode(s)):
+            tags = Counter({t: o[sh.off_tag + i] for i, t in enumerate(sh.tags)
+                            if o[sh.off_tag + i]})
+            got.append((a, sh.layout.decode(post), bool(o[sh.nleaf]), o[sh.nleaf + 1],
+                        o[sh.nleaf + 2], tags))
+        assert got == _python_successors(model, s), s
+
+
+def test_a_hook_the_old_encoding_ignored_is_traced():
+    """A design overriding only ``watermark_counts_cma`` (the old symbolic encoding
+    accepted it and disagreed with the step function on 53 of 197 states): the tracer runs
+    the override itself, so both engines agree."""
+    from mmspec.models.migrate_cma import MigrateCma
+
+    class NeverCounts(MigrateCma):
+        name = "never_counts"
+
+        def watermark_counts_cma(self, alloc_flags):
+            return False
+
+    checks = get_checks(None)
+    rc = explore(NeverCounts(tiny()), checks, engine="compiled", keep_parents=True,
+                 max_states=CAP)
+    rp = explore(NeverCounts(tiny()), checks, engine="python", keep_parents=True,
+                 max_states=CAP)
+    assert_same(rc, rp)
+    plain = explore(MigrateCma(tiny()), [], engine="compiled", max_states=CAP)
+    assert rc.stats.distinct != plain.stats.distinct      # the override matters
+
+
+def test_memory_guard_and_interrupt():
+    model = get_design("migrate_cma")(tiny())
+    r = explore(model, get_checks(["atomic_while_kswapd_sleeps"]), engine="compiled",
+                memory_limit_kib=1)
+    assert not r.stats.complete and r.stats.stop_reason.startswith("memory guard")
+    assert r.cells[0].verdict.value in ("BOUNDED", "VIOLATED")
+
+    def stop(_):
+        raise KeyboardInterrupt
+    big = get_design("zone_cma")(cli_scope("--pageblocks", "Normal=U,M,M,M,C,C"))
+    with pytest.raises(SearchInterrupted) as exc:
+        explore(big, [], engine="compiled", progress=stop, max_states=5_000_000)
+    assert exc.value.stats.distinct > 0
+
+
+def _run_cli(args, env):
+    return subprocess.run([sys.executable, "-m", "mmspec"] + args, capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def test_no_compiler_falls_back_or_refuses(tmp_path):
+    env = dict(os.environ, CC="/nonexistent/cc", MMSPEC_CACHE_DIR=str(tmp_path))
+    args = ["check", "--design", "migrate_cma", "--scope", "tiny",
+            "--check", "atomic_while_kswapd_sleeps", "--max-states", "20000"]
+    auto = _run_cli(args, env)
+    py = _run_cli(args + ["--engine", "python"], env)
+    assert auto.returncode == py.returncode == 1
+    assert auto.stdout == py.stdout
+    notes = [ln for ln in auto.stderr.splitlines() if ln.startswith("mmspec: note:")]
+    assert len(notes) == 1 and "C compiler" in notes[0]
+    comp = _run_cli(args + ["--engine", "compiled"], env)
+    assert comp.returncode == 2 and comp.stdout == ""
+    errs = comp.stderr.strip().splitlines()
+    assert len(errs) == 1 and errs[0].startswith("mmspec: error:") and "C compiler" in errs[0]
+    assert "Traceback" not in comp.stderr
+
+
+def test_corrupted_or_stale_cache_entries_are_rebuilt(tmp_path):
+    """Each run in a fresh process, as a user would: a library whose bytes do not match
+    its checksum, a missing checksum, or a plan whose source is gone is rebuilt."""
+    from mmspec.engine.compiled import _cached_lib
+    env = dict(os.environ, MMSPEC_CACHE_DIR=str(tmp_path))
+    args = ["check", "--design", "migrate_cma", "--scope", "tiny", "--engine", "compiled",
+            "--check", "atomic_while_kswapd_sleeps", "--max-states", "20000"]
+    first = _run_cli(args, env)
+    assert first.returncode == 1
+    libs = sorted(tmp_path.glob("*.so"))
+    assert libs and all(_cached_lib(p) for p in libs)
+    for lib in libs:                          # garbage of the same size
+        lib.write_bytes(b"\0" * lib.stat().st_size)
+    again = _run_cli(args, env)
+    assert (again.returncode, again.stdout) == (1, first.stdout)
+    assert all(_cached_lib(p) for p in tmp_path.glob("*.so"))
+    for sig in tmp_path.glob("*.sha256"):     # checksums lost
+        sig.unlink()
+    again = _run_cli(args, env)
+    assert (again.returncode, again.stdout) == (1, first.stdout)
+    for plan in tmp_path.glob("plan-*.json"):  # stale: the plan's source is gone
+        plan.write_text(plan.read_text().replace('"src": "', '"src": "0'))
+    for c in tmp_path.glob("*.c"):
+        c.unlink()
+    again = _run_cli(args, env)
+    assert (again.returncode, again.stdout) == (1, first.stdout)
+
+
+def test_out_of_range_leaf_stops_with_one_line(monkeypatch, tmp_path):
+    """A bound derived from the scope that the rules exceed stops the run with an error
+    naming the counter, never a wrapped value."""
+    monkeypatch.setenv("MMSPEC_CACHE_DIR", str(tmp_path))
+    from mmspec.engine import lower
+    real = lower.leaf_layout
+
+    def tight(model):
+        lay = real(model)
+        i = lay.names.index("kswapd")
+        hi = list(lay.hi)
+        hi[i] = 1                 # kswapd RUNNING (2) becomes "impossible"
+        return lay.__class__(lay.names, lay.lo, tuple(hi), lay.bools, lay.shape)
+    monkeypatch.setattr(lower, "leaf_layout", tight)
+    with pytest.raises(MmspecError, match=r"kswapd = 2 is outside its derived range \[0, 1\]"):
+        explore(get_design("migrate_cma")(tiny()), [], engine="compiled", max_states=CAP)
+
+
+def test_list_says_what_the_compiled_engine_covers():
+    import io
+    out = io.StringIO()
+    assert main(["list"], out=out) == 0
+    text = out.getvalue()
+    assert "Engines (" in text and "  compiled  " in text and "page_age_inversion (" in text
