@@ -16,8 +16,29 @@ given replaces the default's, tables are merged key by key (``[requests]`` class
 scope's limit and a zone given only ``pageblocks`` keeps the default scope's watermarks for
 that zone. ``watermarks = "derived"`` (``--watermarks Normal=derived``) asks for the v4.6
 formulas instead; a zone the default scope does not have and that gives no watermarks is
-derived too. ``pageblocks = []`` removes a zone of the default scope. :meth:`Scope.to_toml`
-writes every key, so its output loads back to the same scope whatever the default is.
+derived too. ``pageblocks = []`` (``--pageblocks Normal=``) removes a zone: its table
+replaces the zone's whole table instead of being merged into it, so the default's
+watermarks and lowmem_reserve for that zone go with it (a ``pageblocks = []`` table that
+also gives watermarks for DMA, DMA32 or Normal is an error). :meth:`Scope.to_toml` writes
+every key, so its output loads back to the same scope whatever the default is.
+
+**Complete files.** A file whose top level says ``complete = true`` is the whole scope, not a
+set of changes: it is not merged onto the default scope, so what it omits takes
+:func:`parse_scope`'s values (omitted request classes 0, omitted zones absent, omitted
+watermarks derived, switches off) whatever the default scope holds. Command-line options
+are still changes applied to it. ``mmspec import`` writes ``complete = true``: an imported
+file describes exactly the machine (a DMA32-only machine has no Normal zone) and does not
+depend on the default scope.
+
+**The** ``[machine]`` **table** holds what a scope file records about a real machine but the
+model's rules do not use (``mmspec import`` writes it: the kernel version range and its
+evidence, free counts, highatomic reserve, per-CPU pages, tunables, CMA areas, meminfo).
+Its values are strings, numbers, booleans, arrays of those, and tables of the same, at most
+four tables deep. It is kept (:attr:`Scope.machine`, :meth:`Scope.machine_table`) and written
+back by :meth:`Scope.to_toml` (so ``mmspec scope`` shows it), but it is not part of the
+model: two scopes that differ only in ``[machine]`` are equal, hash alike and share named
+scopes, expectations and compiled plans, since every verdict and trace is the same.
+
 :func:`parse_scope` is the lower layer: its data is the whole scope (omitted request
 classes 0, omitted watermarks derived).
 
@@ -30,8 +51,10 @@ classes 0, omitted watermarks derived).
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
@@ -43,7 +66,7 @@ __all__ = [
     "Scope", "ZoneSpec", "DEFAULT_SCOPE_TOML", "DEFAULT_NAME", "default_scope", "load_scope",
     "parse_scope", "read_scope_data", "merge_scope_data", "resolve_scope", "named_scopes",
     "scope_names", "find_scope_file", "init_per_zone_wmark_min", "setup_per_zone_wmarks",
-    "setup_per_zone_lowmem_reserve", "LOWMEM_RESERVE_RATIO",
+    "setup_per_zone_lowmem_reserve", "LOWMEM_RESERVE_RATIO", "toml_table", "MACHINE_DEPTH",
 ]
 
 #: the name of the built-in default scope among the named scopes
@@ -141,6 +164,9 @@ class Scope:
     pin_blockdev: bool = False
     cma_alloc_pageblocks: int = 0
     page_age: bool = False
+    #: the ``[machine]`` table, frozen (nested ``(key, value)`` tuples): facts about a real
+    #: machine the rules do not use; not part of the model, so left out of ==, hash and repr
+    machine: tuple[tuple[str, Any], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def pageblock_order(self) -> int:
@@ -158,6 +184,10 @@ class Scope:
 
     def with_changes(self, **kw: Any) -> "Scope":
         return replace(self, **kw)
+
+    def machine_table(self) -> dict[str, Any]:
+        """The ``[machine]`` table as TOML data (empty when the scope has none)."""
+        return _thaw(self.machine)
 
     def to_toml(self) -> str:
         """Render the scope as a TOML scope file (deterministic).
@@ -203,6 +233,9 @@ class Scope:
         if self.extra:
             out.extend(["", "[design]"])
             out.extend(f"{k} = {_toml_value(v)}" for k, v in self.extra)
+        if self.machine:
+            out.append("")
+            out.extend(toml_table(["machine"], self.machine_table()))
         return "\n".join(out) + "\n"
 
 
@@ -218,6 +251,70 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, str):
         return f'"{v}"'
     return str(v)
+
+
+#: how many tables deep ``[machine]`` may nest (``[machine.zones.DMA32]`` is 3)
+MACHINE_DEPTH = 4
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _freeze_machine(value: Any, where: str, depth: int = 1) -> Any:
+    """``[machine]`` data as nested tuples (hashable), validated; ScopeError otherwise."""
+    if isinstance(value, dict):
+        if depth > MACHINE_DEPTH:
+            raise ScopeError(f"{where} nests tables more than {MACHINE_DEPTH} deep")
+        return tuple((k, _freeze_machine(v, f"{where}.{k}", depth + 1))
+                     for k, v in sorted(value.items()))
+    if isinstance(value, list):
+        if any(isinstance(v, (list, dict)) for v in value):
+            raise ScopeError(f"{where} must be an array of strings, numbers or booleans")
+        return ("__array__", tuple(_freeze_machine(v, where, depth) for v in value))
+    if isinstance(value, (str, bool, int, float)):
+        return value
+    raise ScopeError(f"{where} must be a string, number, boolean, array or table, "
+                     f"got {type(value).__name__}")
+
+
+def _thaw(frozen: Any) -> Any:
+    if isinstance(frozen, tuple):
+        if len(frozen) == 2 and frozen[0] == "__array__" and isinstance(frozen[1], tuple):
+            return [_thaw(v) for v in frozen[1]]
+        return {k: _thaw(v) for k, v in frozen}
+    return frozen
+
+
+def _toml_key(k: str) -> str:
+    return k if _BARE_KEY.fullmatch(k) else _toml_str(k)
+
+
+def _toml_str(v: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's; DEL must be escaped too; characters
+    beyond the BMP stay as they are, since TOML has no surrogate pairs)."""
+    return json.dumps(v, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _toml_scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, str):
+        return _toml_str(v)
+    if isinstance(v, float):
+        return "nan" if v != v else repr(v)
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_scalar(x) for x in v) + "]"
+    return str(v)
+
+
+def toml_table(path: list[str], table: Mapping[str, Any]) -> list[str]:
+    """``table`` as TOML lines under ``[path]``: its values, then its sub-tables."""
+    values = [f"{_toml_key(k)} = {_toml_scalar(v)}" for k, v in table.items()
+              if not isinstance(v, dict)]
+    subs = [(k, v) for k, v in table.items() if isinstance(v, dict)]
+    out = ["[" + ".".join(_toml_key(p) for p in path) + "]"] + values if values or not subs \
+        else []                         # a table of tables only needs no header of its own
+    for k, v in subs:
+        out += ([""] if out else []) + toml_table(path + [k], v)
+    return out
 
 
 def _int(value: Any, what: str, minimum: int = 0) -> int:
@@ -239,7 +336,7 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
     """
     known = {"pages_per_pageblock", "fair_zone_policy", "direct_reclaim_rounds",
              "kswapd_reclaim_batch", "zones", "requests", "derive_watermarks", "orders", "design",
-             "pin_blockdev", "cma_alloc_pageblocks", "page_age"}
+             "pin_blockdev", "cma_alloc_pageblocks", "page_age", "complete", "machine"}
     for key in data:
         if key not in known:
             raise ScopeError(f"{origin}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
@@ -314,8 +411,7 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
         if not blocks and zt in _PHYSICAL_ONLY and (wm is not None or lr):
             what = "watermarks" if wm is not None else "lowmem_reserve"
             raise ScopeError(f"{origin}: zones.{name} has {what} but no pageblocks; give its "
-                             f'pageblocks, or watermarks = "{DERIVED}" and no lowmem_reserve '
-                             "to leave the zone out")
+                             "pageblocks, or pageblocks = [] alone to leave the zone out")
         if blocks or wm is not None or lr:      # an empty zone table says nothing
             zones.append(ZoneSpec(zt, tuple(blocks), wm, tuple(lr)))
     zones.sort(key=lambda z: z.zone_type)
@@ -384,6 +480,12 @@ def parse_scope(data: Mapping[str, Any], origin: str = "scope") -> Scope:
     design = data.get("design", {})
     if not isinstance(design, dict):
         raise ScopeError(f"{origin}: [design] must be a table of design switches")
+    if not isinstance(data.get("complete", False), bool):
+        raise ScopeError(f"{origin}: complete must be true or false, got {data['complete']!r}")
+    machine = data.get("machine", {})
+    if not isinstance(machine, dict):
+        raise ScopeError(f"{origin}: [machine] must be a table")
+    features["machine"] = _freeze_machine(machine, f"{origin}: machine")
     return Scope(pages_per_pageblock=ppb, zones=tuple(zones), limits=tuple(limits),
                  fair_zone_policy=fair, direct_reclaim_rounds=rounds,
                  kswapd_reclaim_batch=batch, derive=tuple(sorted(derive.items())),
@@ -419,8 +521,10 @@ def merge_scope_data(base: Mapping[str, Any], over: Mapping[str, Any],
     base's; the tables ``[requests]``, ``[derive_watermarks]`` and ``[design]`` are merged
     key by key and ``[zones]`` zone by zone, each zone key by key. Zone and request-class
     aliases (``NORMAL``, ``atomic``) are merged under one spelling; naming one twice in
-    ``over`` is a ScopeError. Malformed values are left for :func:`parse_scope` to report."""
-    out = dict(base)
+    ``over`` is a ScopeError. A zone table of ``over`` with ``pageblocks = []`` replaces the
+    zone's table (it removes the zone); ``complete = true`` in ``over`` drops ``base``
+    altogether. Malformed values are left for :func:`parse_scope` to report."""
+    out = {} if over.get("complete") is True else dict(base)
     for key, val in over.items():
         old = out.get(key)
         if not (isinstance(val, dict) and isinstance(old, dict)):
@@ -441,7 +545,8 @@ def merge_scope_data(base: Mapping[str, Any], over: Mapping[str, Any],
                 raise ScopeError(f"{origin}: {what} {c} is given twice (as {seen[c]!r} and "
                                  f"{k!r}); give it once")
             seen[c] = k
-            if key == "zones" and isinstance(v, dict) and isinstance(merged.get(c), dict):
+            if (key == "zones" and isinstance(v, dict) and isinstance(merged.get(c), dict)
+                    and v.get("pageblocks") != []):
                 merged[c] = {**merged[c], **v}
             else:
                 merged[c] = v

@@ -67,8 +67,10 @@ def structured_scope(draw) -> str:
     """A scope file built from the real keys with edge or wrong-typed values."""
     lines = []
     for key in ("pages_per_pageblock", "fair_zone_policy", "direct_reclaim_rounds",
-                "kswapd_reclaim_batch", "orders", "bogus_key"):
+                "kswapd_reclaim_batch", "orders", "complete", "bogus_key"):
         v = draw(_maybe(st.one_of(SCALARS, st.lists(EDGE_INTS, max_size=3))))
+        if key == "complete" and v is not None and draw(st.booleans()):
+            v = True                    # the whole scope: not merged onto the default
         if v is not None and (key != "bogus_key" or draw(st.integers(0, 9)) == 0):
             lines.append(f"{key} = {_toml_value(v)}")
     for zone in draw(st.lists(ZONE_NAMES, max_size=3, unique=True)):
@@ -94,6 +96,15 @@ def structured_scope(draw) -> str:
     if draw(st.integers(0, 6)) == 0:
         lines.append("\n[design]")
         lines.append(f"switch = {_toml_value(draw(SCALARS))}")
+    if draw(st.integers(0, 4)) == 0:        # [machine]: facts the rules do not use, any depth
+        depth = draw(st.integers(0, 5))
+        lines.append("\n[machine" + "".join(f".t{i}" for i in range(depth)) + "]")
+        for k, v in draw(st.dictionaries(st.sampled_from(["kernel", "free", "x y", "n"]),
+                                         st.one_of(SCALARS, st.lists(SCALARS, max_size=3),
+                                                   st.lists(st.lists(EDGE_INTS, max_size=2),
+                                                            max_size=2)),
+                                         max_size=3)).items():
+            lines.append(f'"{k}" = {_toml_value(v)}')
     return "\n".join(lines) + "\n"
 
 

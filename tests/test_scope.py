@@ -4,15 +4,18 @@ and how each design maps a scope onto its zones (derived watermarks, lowmem_rese
 from __future__ import annotations
 
 import copy
+import re
 import tomllib
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from mmspec import get_design
 from mmspec.errors import MmspecError, ScopeError
 from mmspec.scope import (DEFAULT_SCOPE_TOML, Scope, ZoneSpec, default_scope, load_scope,
                           parse_scope)
-from mmspec.vocab import Migratetype, ZoneType
+from mmspec.vocab import GFP_CLASSES, Migratetype, ZoneType
 
 BASE = tomllib.loads(DEFAULT_SCOPE_TOML)
 
@@ -376,6 +379,48 @@ def test_pageblocks_empty_removes_a_zone_and_to_toml_says_so(tmp_path):
     assert _load_text(tmp_path, text) == s
 
 
+def test_pageblocks_empty_alone_removes_a_zone_with_its_default_watermarks(tmp_path):
+    # the documented removal: the zone's whole table goes (the default's watermarks too)
+    text = '[zones.Normal]\npageblocks = []\n[zones.DMA32]\npageblocks = ["U", "M", "C"]\n'
+    s = _load_text(tmp_path, text)
+    assert [z.zone_type for z in s.zones if z.pageblocks] == [ZoneType.ZONE_DMA32]
+    assert s.zone(ZoneType.ZONE_NORMAL) is None
+    with pytest.raises(ScopeError, match="zones.Normal has watermarks but no pageblocks"):
+        _load_text(tmp_path, text.replace("[]", "[]\nwatermarks = [1, 2, 3]"))
+
+
+def test_a_complete_file_is_not_merged_onto_the_default(tmp_path):
+    text = ('complete = true\n[zones.DMA32]\npageblocks = ["U", "M", "C"]\n'
+            "watermarks = [1, 2, 3]\n[requests]\nGFP_KERNEL = 1\n")
+    s = _load_text(tmp_path, text)
+    assert [z.zone_type for z in s.zones] == [ZoneType.ZONE_DMA32]      # no Normal, no CMA
+    assert s.limits == tuple(int(c.name == "GFP_KERNEL") for c in GFP_CLASSES)  # others 0
+    assert s == parse_scope(tomllib.loads(text))                       # the whole scope
+    assert _load_text(tmp_path, s.to_toml()) == s                      # and it loads back
+    with pytest.raises(ScopeError, match="complete must be true or false"):
+        _load_text(tmp_path, 'complete = "yes"\n')
+
+
+def test_machine_table_is_kept_shown_and_not_part_of_the_model(tmp_path):
+    text = ('[machine]\nkernel = "v6.14..v6.19"\nevidence = ["a \\"quoted\\" line", "b"]\n'
+            '[machine.zones.DMA32]\nreserved_highatomic = 1024\nfree = 12.5\n'
+            '[machine.cma."area.0"]\ntotal_pages = 65536\n')
+    s = _load_text(tmp_path, text)
+    table = tomllib.loads(text)["machine"]
+    assert s.machine_table() == table
+    assert s == default_scope() and hash(s) == hash(default_scope())   # same model
+    assert "machine" not in repr(s)
+    shown = s.to_toml()
+    assert "[machine.zones.DMA32]\nfree = 12.5\nreserved_highatomic = 1024" in shown
+    assert _load_text(tmp_path, shown).machine_table() == table
+    for bad, needle in (('[machine]\nx = [[1]]\n', "array of strings"),
+                        ("[machine]\nd = 2020-01-01\n", "got date"),
+                        ("[machine.a.b.c.d]\ne = 1\n", "more than 4 deep"),
+                        ("machine = 3\n", "[machine] must be a table")):
+        with pytest.raises(ScopeError, match=re.escape(needle)):
+            _load_text(tmp_path, bad)
+
+
 def test_to_toml_loads_back_for_any_scope(tmp_path):
     for scope in (default_scope(), default_scope().with_changes(fair_zone_policy=False),
                   parse_scope(tomllib.loads(DERIVED)), parse_scope(tomllib.loads(
@@ -420,3 +465,23 @@ def test_named_scopes():
     assert scope_names(load_scope(find_scope_file("compaction"))) == ["compaction"]
     assert scope_names(default_scope().with_changes(fair_zone_policy=False)) == []
     assert resolve_scope() == default_scope()
+
+
+_MVAL = st.one_of(st.text(max_size=12), st.integers(-2 ** 63, 2 ** 63 - 1), st.booleans(),
+                  st.floats(allow_nan=False))
+_MTAB = st.recursive(st.dictionaries(st.text(max_size=6), st.one_of(_MVAL, st.lists(_MVAL,
+                                                                                    max_size=3)),
+                                     max_size=3),
+                     lambda t: st.dictionaries(st.text(max_size=6), t, max_size=2), max_leaves=6)
+
+
+def _depth(t) -> int:
+    return 1 + max((_depth(v) for v in t.values() if isinstance(v, dict)), default=0)
+
+
+@settings(max_examples=max(100, settings.default.max_examples), deadline=None)
+@given(_MTAB)
+def test_any_machine_table_is_written_back_as_it_was_read(table):
+    assume(_depth(table) <= 4)
+    s = parse_scope({**BASE, "machine": table})
+    assert parse_scope(tomllib.loads(s.to_toml())).machine_table() == table
