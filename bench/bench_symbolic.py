@@ -1,7 +1,7 @@
-"""Symbolic-engine benchmark (issue 7): BMC time per depth on the default scope (up to 30 or
+"""Symbolic-engine benchmark (issue 7): BMC time per depth on the tiny scope (up to 30 or
 until the time budget runs out), k-induction time, full-scale claim times.
 
-    /tmp/venv/bin/python bench/bench_symbolic.py [--budget SECONDS] [--max-depth 30]
+    .venv/bin/python bench/bench_symbolic.py [--budget SECONDS] [--max-depth 30]
 
 Prints one line per measurement; stops a BMC series at the first depth that ends after the
 budget (per series) and reports the depth reached.
@@ -13,12 +13,16 @@ import time
 
 from mmspec import registry
 from mmspec.explore import explore
-from mmspec.scope import default_scope
+from mmspec.scope import find_scope_file, load_scope
+
+
+def tiny():
+    return load_scope(find_scope_file("tiny"))
 
 
 def bmc_series(design, check, max_depth, budget):
-    from mmspec.symbolic import bmc
-    m = registry.get_design(design)(default_scope())
+    from mmspec.engine.bmc import bmc
+    m = registry.get_design(design)(tiny())
     ck = registry.get_checks([check])[0]
     t0 = time.perf_counter()
     r = bmc(m, ck, max_depth, time_limit=budget,
@@ -29,8 +33,8 @@ def bmc_series(design, check, max_depth, budget):
 
 
 def prove_one(design, check, max_k):
-    from mmspec.symbolic import prove
-    m = registry.get_design(design)(default_scope())
+    from mmspec.engine.induction import prove
+    m = registry.get_design(design)(tiny())
     ck = registry.get_checks([check])[0]
     t0 = time.perf_counter()
     obs = sorted(explore(m, [ck], keep_parents=True).parents, key=repr)

@@ -188,20 +188,23 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
 
 
 def _setup(args):
+    from .check import effective_scope
     from .cli import _check_search_args, check_degenerate, scope_from_args
     design = registry.get_design(args.design)
     check = registry.get_checks([args.check])[0]
     _check_search_args(args)
-    scope = scope_from_args(args)
+    scope = effective_scope(scope_from_args(args), check)    # with the check's own overrides
     check_degenerate(scope, [design], args.allow_degenerate)
     return design, check, design(scope)
 
 
 def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
-    from .symbolic import bmc
+    from .engine.bmc import bmc
+    from .engine.unroll import symbolic_program
     if args.depth < 1:
         raise MmspecError(f"--depth must be >= 1, got {args.depth}")
     design, check, model = _setup(args)
+    prog = symbolic_program(model, [check])      # refuses what the traced rules do not cover
     rep = reporter(args, err)
     t0 = time.perf_counter()
     depth = [1]
@@ -212,7 +215,7 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
         depth[0] = d + 1
     with rep.phase(f"bmc: {design.name} x {check.name}",
                    detail=lambda: f"solving depth {depth[0]} of at most {args.depth}"):
-        r = bmc(model, check, args.depth, time_limit=args.time_limit, progress=done)
+        r = bmc(model, check, args.depth, time_limit=args.time_limit, progress=done, prog=prog)
     rep.line(f"bmc: solver time {time.perf_counter() - t0:.2f} s")
     out.write(f"mmspec bmc: design {design.name}, check {check.name}\n")
     if r.verdict == "VIOLATED":
@@ -234,10 +237,12 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
 
 def cmd_prove(args, out: TextIO, err: TextIO) -> int:
     from .cli import search
-    from .symbolic import prove
+    from .engine.induction import prove
+    from .engine.unroll import symbolic_program
     if args.max_k < 1:
         raise MmspecError(f"--max-k must be >= 1, got {args.max_k}")
     design, check, model = _setup(args)
+    prog = symbolic_program(model, [check])      # refuses what the traced rules do not cover
     rep = reporter(args, err)
     t0 = time.perf_counter()
     # candidate invariants are harvested from a (possibly capped) breadth-first sample;
@@ -248,7 +253,7 @@ def cmd_prove(args, out: TextIO, err: TextIO) -> int:
     obs = sorted(sample.parents, key=repr)
     with rep.phase(f"prove: {design.name} x {check.name}: Houdini, base case (BMC to k = "
                    f"{args.max_k}) and induction steps k = 1..{args.max_k}"):
-        r = prove(model, check, max_k=args.max_k, observed=obs)
+        r = prove(model, check, max_k=args.max_k, observed=obs, prog=prog)
     rep.line(f"prove: {time.perf_counter() - t0:.2f} s (sample {len(obs)} states)")
     out.write(f"mmspec prove: design {design.name}, check {check.name}\n")
     line = f"{check.name}: {r.verdict} (k = {r.k})"
@@ -286,7 +291,7 @@ def cmd_claims(args, out: TextIO, err: TextIO) -> int:
         raise MmspecError("need --ratio, --kswapd-every, --allocations and --segments >= 1")
     designs = _designs(args)
     from .scope import default_scope
-    from .symbolic_rules import check_supported   # the counting abstraction assumes the hooks
+    from .engine.counting import check_supported  # the counting abstraction assumes the hooks
     for d in designs:
         check_supported(d(default_scope()))
     rep = reporter(args, err)
@@ -454,7 +459,7 @@ def cmd_parametric(args, out: TextIO, err: TextIO) -> int:
             or args.watermark_scale_factor < 1:
         raise MmspecError("need --segments >= 1, --timeout > 0, --page-kbytes >= 1 and "
                           "--watermark-scale-factor >= 1")
-    from .symbolic_rules import check_supported  # the counting abstraction assumes the hooks
+    from .engine.counting import check_supported  # the counting abstraction assumes the hooks
     from .scope import default_scope
     check_supported(design(default_scope()))
     mode = args.watermark_mode or "derived"

@@ -1,10 +1,11 @@
-"""Parametric search (mmspec.symbolic.parametric_atomic), cross-checked against BFS."""
+"""Parametric search (mmspec.engine.parametric.parametric_atomic), cross-checked against BFS."""
 
 import io
 
 from mmspec import registry
 from mmspec.cli import main
-from mmspec.symbolic import _threshold, _wmark_threshold_sym, parametric_atomic
+from mmspec.engine.counting import _threshold
+from mmspec.engine.parametric import _wmark_threshold_sym, parametric_atomic
 from mmspec.vocab import ALLOC_HARDER, ALLOC_HIGH, ALLOC_WMARK_LOW, ALLOC_WMARK_MIN
 
 import z3

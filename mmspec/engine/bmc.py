@@ -1,0 +1,171 @@
+"""Bounded model checking with z3 over the traced rules (:mod:`mmspec.engine.unroll`).
+
+BMC deepens one step at a time in one incremental solver: frame k's step is added once,
+and only the violation query is pushed and popped, so the first counterexample found is a
+shortest one (every shorter depth was UNSAT). It is decoded into actions, replayed through
+the Python step function (:func:`mmspec.trace.replay`) and printed like a BFS trace.
+
+The bit-vector encoding (default) is exact: its width holds every value of every
+expression while the states lie within the layout's bounds
+(:func:`~mmspec.engine.z3expr.program_width`), and that they do is proved once per program
+(:func:`~mmspec.engine.invariants.range_lemma`; the bounds are then asserted on every
+frame). Where the lemma fails, every depth's query asks for a violation *or* a step
+leaving the bounds instead (slower); the latter stops the run with an error (a model bug,
+as in the compiled engine), so a depth found UNSAT proves the next frame within bounds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import z3
+
+from ..check import Check
+from ..errors import MmspecError
+from ..kernel import Allocator
+from ..state import State
+from ..trace import Trace, replay
+from .invariants import range_lemma
+from .lower import Program
+from .unroll import Unrolling, solver_for, symbolic_program
+
+__all__ = ["BmcResult", "bmc", "bmc_checks", "trace_satisfies", "reachable_states"]
+
+
+@dataclass
+class BmcResult:
+    verdict: str                      # "VIOLATED" or "BOUNDED"
+    depth: int                        # counterexample length, or the depth checked
+    trace: Trace | None = None
+    per_depth_s: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+
+
+def _indices(prog: Program, checks: Sequence[Check]) -> list[int]:
+    names = [c.name for c in prog.checks]
+    try:
+        return [names.index(ck.name) for ck in checks]
+    except ValueError:
+        raise MmspecError("the traced program does not hold every check asked for") from None
+
+
+def _unrolling(model: Allocator, checks: Sequence[Check], prog: Program | None, bitvec: bool):
+    prog = prog if prog is not None else symbolic_program(model, checks)
+    idx = _indices(prog, checks)
+    width = Unrolling.width_for(prog, idx) if bitvec else None
+    return Unrolling(prog, width), idx
+
+
+def _check(sol, query):
+    """``query`` on top of the solver's assertions (pushed and popped): (result, model or
+    None, z3's reason when unknown)."""
+    sol.push()
+    sol.add(query)
+    r = sol.check()
+    mdl = sol.model() if r == z3.sat else None
+    why = sol.reason_unknown() if r == z3.unknown else ""
+    sol.pop()
+    return r, mdl, why
+
+
+def bmc(model: Allocator, check: Check, max_depth: int, *, time_limit: float | None = None,
+        progress=None, bitvec: bool = True, prog: Program | None = None) -> BmcResult:
+    """BMC of one safety check to ``max_depth`` (see :func:`bmc_checks`)."""
+    return bmc_checks(model, [check], max_depth, time_limit=time_limit, progress=progress,
+                      bitvec=bitvec, prog=prog)[0]
+
+
+def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
+               time_limit: float | None = None, progress=None, bitvec: bool = True,
+               prog: Program | None = None) -> list[BmcResult]:
+    """Incremental BMC of several safety checks on one unrolling: depth 1, 2, ... until
+    every check has a counterexample (each a shortest one) or ``max_depth``; a result per
+    check, in order. ``prog``: a traced program holding the checks (traced if None);
+    ``bitvec``: the bit-vector encoding, else mathematical integers; ``progress(depth,
+    seconds)`` after each depth without a counterexample for some check."""
+    t0 = time.perf_counter()
+    un, idx = _unrolling(model, checks, prog, bitvec)
+    init = model.init_states()[0]
+    sol = solver_for(un.width)
+    sol.add(un.init_constraint())
+    # within the layout's bounds the traced rules and the width are exact: proved once per
+    # program, or checked at every depth
+    lemma = range_lemma(model, un.prog)
+    res: dict[int, BmcResult] = {}
+    for j, ci in enumerate(idx):
+        if _check(sol, un.bad_initial(ci))[0] == z3.sat:
+            res[j] = BmcResult("VIOLATED", 0, replay(model, init, []), [], 0.0)
+    times: list[float] = []
+    for k in range(max_depth):
+        if len(res) == len(idx):
+            break
+        td = time.perf_counter()
+        sol.add(*un.trans(k))
+        if lemma:
+            sol.add(un.in_range(k + 1))
+        oob = z3.BoolVal(False) if lemma else un.out_of_range(k)
+        # one query for every pending check; a model names the checks it violates
+        while len(res) < len(idx):
+            todo = [(j, un.bad(k, ci)) for j, ci in enumerate(idx) if j not in res]
+            r, mdl, why = _check(sol, z3.Or(oob, *[b for _, b in todo]))
+            if r == z3.unsat:
+                break
+            if r != z3.sat:
+                raise MmspecError(f"z3 returned {r} at depth {k + 1}: {why}")
+            if z3.is_true(mdl.eval(oob, model_completion=True)):
+                un.decode_state(mdl, k + 1)          # raises, naming the leaf
+                raise MmspecError(f"z3: a step at depth {k + 1} leaves the derived ranges")
+            acts = un.decode_actions(mdl, k + 1)
+            tr = replay(model, init, acts, [un.decode_state(mdl, i) for i in range(1, k + 2)])
+            for j, b in todo:
+                if z3.is_true(mdl.eval(b, model_completion=True)):
+                    res[j] = BmcResult("VIOLATED", k + 1, tr,
+                                       times + [time.perf_counter() - td], time.perf_counter() - t0)
+        times.append(time.perf_counter() - td)
+        if progress is not None and len(res) < len(idx):
+            progress(k + 1, times[-1])
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            break
+    el = time.perf_counter() - t0
+    return [res.get(j) or BmcResult("BOUNDED", len(times), None, times, el)
+            for j in range(len(idx))]
+
+
+def trace_satisfies(model: Allocator, check: Check, trace: Trace, *, bitvec: bool = True,
+                    prog: Program | None = None) -> bool:
+    """Whether the unrolled formula (init, steps, the violation at the last step) is
+    satisfied with its frames pinned to an explicit trace's states and actions (template
+    and choices), in the encoding BMC uses (bit-vectors) or the Int one."""
+    un, (ci,) = _unrolling(model, [check], prog, bitvec)
+    sol = solver_for(un.width)
+    sol.add(un.init_constraint(), un.equal(0, trace.states[0]))
+    for k, a in enumerate(trace.actions):
+        sol.add(*un.trans(k), *un.pin_step(k, trace.states[k], a))
+        sol.add(un.equal(k + 1, trace.states[k + 1]))
+    n = len(trace)
+    sol.add(un.bad(n - 1, ci) if n else un.bad_initial(ci))
+    return sol.check() == z3.sat
+
+
+def reachable_states(model: Allocator, depth: int, limit: int = 100000, *,
+                     bitvec: bool = True, prog: Program | None = None) -> set[State]:
+    """Every state z3 can reach in at most ``depth`` steps (all-SAT with blocking clauses),
+    in the bit-vector encoding BMC uses or (``bitvec=False``) the Int one; at most
+    ``limit`` states (MmspecError beyond: a test's cap)."""
+    un, _ = _unrolling(model, [], prog, bitvec)
+    sol = solver_for(un.width)
+    sol.add(un.init_constraint())
+    out: set[State] = {model.init_states()[0]}
+    for k in range(depth):
+        sol.add(*un.trans(k))      # (a state outside the bounds is an error when decoded)
+        sol.push()
+        while sol.check() == z3.sat:
+            st = un.decode_state(sol.model(), k + 1)
+            out.add(st)
+            if len(out) > limit:
+                raise MmspecError(f"more than {limit} states reachable in {depth} steps")
+            sol.add(z3.Not(un.equal(k + 1, st)))
+        sol.pop()
+    return out

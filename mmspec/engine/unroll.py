@@ -1,0 +1,271 @@
+"""The transition relation of a traced :class:`~mmspec.engine.lower.Program`, frame by frame, in z3.
+
+Frame k holds one z3 variable per varying state leaf (leaves the layout fixes stay Python
+constants), a *template index* ``act`` (which action template the step from frame k
+takes) and one *choice variable* per choice slot (the reclaim victim each choice point
+takes, as an index into the slot's candidates). The step from frame k to k+1 is:
+
+- ``0 <= act < T`` and the chosen template's guard holds in frame k;
+- every leaf of frame k+1 equals the chosen template's post expression (templates with
+  the same expression for a leaf share one branch of the leaf's ``If`` chain);
+- for the chosen template, a slot it reaches (``need``) takes an eligible candidate, and
+  every other slot is pinned to 0, so that each transition has exactly one encoding.
+
+Each template's expressions are the tracer's DAG of the design's own rules, translated by
+:class:`~mmspec.engine.z3expr.Z3Expr` with one memo per frame; each check's violation is
+the check's own predicate traced into the same program (``tpl.checks[(i, "bad")]`` on the
+step, ``prog.state_checks[(i, "bad_state")]`` on the state after it). A model is decoded
+into :class:`~mmspec.state.Action` values (template action plus victims) and states, for
+replay through the Python step function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import z3
+
+from ..check import Check
+from ..errors import MmspecError
+from ..kernel import Allocator
+from ..state import Action, State
+from .lower import Program, trace_program, unsupported_reason
+from .sym import Sym, evaluate
+from .z3expr import Z3Expr, program_width
+
+__all__ = ["Unrolling", "symbolic_program", "solver_for"]
+
+
+def symbolic_program(model: Allocator, checks: Sequence[Check]) -> Program:
+    """The traced program of ``model`` with ``checks``, or a one-line MmspecError when the
+    z3 engine cannot take them (a scope or design the tracer refuses, a liveness check)."""
+    why = unsupported_reason(model)
+    if why:
+        raise MmspecError(f"the z3 engine runs on the traced rules, which refuse this: {why}")
+    for ck in checks:
+        if getattr(ck, "is_liveness", False):
+            raise MmspecError(f"check {ck.name} is a liveness check (its counterexamples are "
+                              "lassos); bmc and prove take safety checks; use `mmspec check`")
+    return trace_program(model, checks)
+
+
+def solver_for(width: int | None) -> z3.Solver:
+    """QF_BV (z3's incremental bit-blasting SAT solver) for bit-vectors, else the default."""
+    return z3.SolverFor("QF_BV") if width else z3.Solver()
+
+
+@dataclass
+class Frame:
+    leaves: list                        # per layout leaf: z3 variable or Python constant
+    act: Any                            # template index of the step from this frame
+    ch: list                            # per choice slot: candidate index
+    tx: Z3Expr = field(repr=False, default=None)  # type: ignore[assignment]
+
+
+def _key(x) -> tuple:
+    return ("n", x.nid) if isinstance(x, Sym) else ("k", int(x))
+
+
+class Unrolling:
+    """Frames of ``prog`` in z3: Ints (``width=None``) or signed ``width``-bit vectors
+    (see :func:`mmspec.engine.z3expr.program_width` and :meth:`out_of_range`)."""
+
+    def __init__(self, prog: Program, width: int | None = None, tag: str = "") -> None:
+        self.prog, self.lay, self.width, self.tag = prog, prog.layout, width, tag
+        self.templates = prog.templates
+        self.nslot = max([len(t.slots) for t in self.templates] + [0])
+        #: graph-wide choice input number -> slot index (per template, slots are 0, 1, ...)
+        self.slot_of = {node.args[0]: k for t in self.templates
+                        for k, node in enumerate(t.choice_inputs) if isinstance(node, Sym)}
+        self.frames: list[Frame] = []
+
+    @classmethod
+    def roots(cls, prog: Program, checks: Sequence[int]) -> list:
+        """Every expression the unrolling translates for the checks numbered ``checks``."""
+        out: list = []
+        for t in prog.templates:
+            out += [t.guard, *t.post, *t.need, *(e for el in t.elig for e in el)]
+            out += [t.checks.get((i, "bad"), False) for i in checks]
+        out += [prog.state_checks.get((i, "bad_state"), False) for i in checks]
+        return out
+
+    @classmethod
+    def width_for(cls, prog: Program, checks: Sequence[int]) -> int:
+        return program_width(prog, cls.roots(prog, checks))
+
+    # -- variables
+    def _num(self, name: str):
+        return z3.BitVec(name, self.width) if self.width else z3.Int(name)
+
+    def _const(self, v: int):
+        return z3.BitVecVal(v, self.width) if self.width else z3.IntVal(v)
+
+    def frame(self, k: int) -> Frame:
+        lay = self.lay
+        while len(self.frames) <= k:
+            j = len(self.frames)
+            p = f"{self.tag}f{j}"
+            leaves: list = []
+            for i, name in enumerate(lay.names):
+                if lay.lo[i] == lay.hi[i]:
+                    leaves.append(bool(lay.lo[i]) if i in lay.bools else lay.lo[i])
+                elif i in lay.bools:
+                    leaves.append(z3.Bool(f"{p}:{name}"))
+                else:
+                    leaves.append(self._num(f"{p}:{name}"))
+            f = Frame(leaves, self._num(f"{p}:template"),
+                      [self._num(f"{p}:choice{s}") for s in range(self.nslot)])
+            f.tx = Z3Expr(leaves.__getitem__, lambda c, f=f: f.ch[self.slot_of[c]], self.width)
+            self.frames.append(f)
+        return self.frames[k]
+
+    def state(self, k: int) -> State:
+        """Frame k as a :class:`~mmspec.state.State` of z3 terms (and constants)."""
+        return self.lay.state(self.frame(k).leaves)
+
+    # -- constraints
+    def equal(self, k: int, other) -> Any:
+        """Frame k's leaves equal ``other``: a frame number or a concrete State."""
+        a = self.frame(k).leaves
+        b = self.frame(other).leaves if isinstance(other, int) else self.lay.encode(other)
+        eqs = []
+        for x, y in zip(a, b):
+            if isinstance(x, (bool, int)) and isinstance(y, (bool, int)):
+                if int(x) != int(y):
+                    return z3.BoolVal(False)
+                continue
+            if isinstance(x, (bool, int)):
+                x, y = y, x
+            eqs.append(x == (bool(y) if z3.is_bool(x) and isinstance(y, int) else y))
+        return z3.And(*eqs)
+
+    def init_constraint(self) -> Any:
+        return self.equal(0, self.lay.decode(self.prog.init))
+
+    def _sel(self, f: Frame, t: int):
+        return f.act == self._const(t)
+
+    def trans(self, k: int) -> list:
+        """The constraints of the step from frame k to frame k+1."""
+        f, g = self.frame(k), self.frame(k + 1)
+        tx = f.tx
+        T = len(self.templates)
+        zero = self._const(0)
+        cons = [f.act >= zero, f.act < self._const(T)]
+        users: dict[int, list[int]] = {s: [] for s in range(self.nslot)}
+        for t, tpl in enumerate(self.templates):
+            sel = self._sel(f, t)
+            cons.append(z3.Implies(sel, tx.bool(tpl.guard)))
+            for s, ((_, cands), need) in enumerate(zip(tpl.slots, tpl.need)):
+                users[s].append(t)
+                pick = z3.Or(*[z3.And(f.ch[s] == self._const(c), tx.bool(tpl.elig[s][c]))
+                               for c in range(len(cands)) if tpl.elig[s][c] is not False]
+                             or [z3.BoolVal(False)])
+                cons.append(z3.Implies(sel, z3.If(tx.bool(need), pick, f.ch[s] == zero)))
+        for s, ts in users.items():
+            cons.append(z3.Or(f.ch[s] == zero, *[self._sel(f, t) for t in ts]))
+        for i, y in enumerate(g.leaves):
+            if isinstance(y, (bool, int)):
+                continue                      # a fixed leaf: see out_of_range
+            groups: dict[tuple, list[int]] = {}
+            rep: dict[tuple, Any] = {}
+            for t, tpl in enumerate(self.templates):
+                kk = _key(tpl.post[i])
+                groups.setdefault(kk, []).append(t)
+                rep[kk] = tpl.post[i]
+            order = sorted(groups, key=lambda kk: len(groups[kk]))
+            conv = tx.bool if z3.is_bool(y) else tx.int
+            rhs = conv(rep[order[-1]])
+            for kk in order[:-1]:
+                rhs = z3.If(z3.Or(*[self._sel(f, t) for t in groups[kk]]), conv(rep[kk]), rhs)
+            cons.append(y == rhs)
+        return cons
+
+    def out_of_range(self, k: int) -> Any:
+        """The step from frame k leads outside the layout's bounds (frame k+1 unconstrained
+        otherwise): what the bit-vector width assumes never happens."""
+        f, g = self.frame(k), self.frame(k + 1)
+        lay = self.lay
+        parts = []
+        for i, y in enumerate(g.leaves):
+            if isinstance(y, (bool, int)):
+                for t, tpl in enumerate(self.templates):
+                    if _key(tpl.post[i]) != _key(y):
+                        parts.append(z3.And(self._sel(f, t), f.tx.int(tpl.post[i])
+                                            != self._const(int(y))))
+            elif not z3.is_bool(y):
+                parts += [y < self._const(lay.lo[i]), y > self._const(lay.hi[i])]
+        return z3.Or(*parts) if parts else z3.BoolVal(False)
+
+    def in_range(self, k: int) -> Any:
+        """Frame k's varying leaves lie within the layout's bounds."""
+        lay = self.lay
+        return z3.And(*[z3.And(x >= self._const(lay.lo[i]), x <= self._const(lay.hi[i]))
+                        for i, x in enumerate(self.frame(k).leaves)
+                        if not isinstance(x, (bool, int)) and not z3.is_bool(x)])
+
+    def bad(self, k: int, ci: int) -> Any:
+        """Check ``ci`` (its index in the program) violated by the step from frame k (a
+        state check: by frame k+1)."""
+        ck = self.prog.checks[ci]
+        if ck.bad_state is not None:
+            return self.frame(k + 1).tx.bool(self.prog.state_checks[(ci, "bad_state")])
+        f = self.frame(k)
+        return z3.Or(*[z3.And(self._sel(f, t), f.tx.bool(tpl.checks.get((ci, "bad"), False)))
+                       for t, tpl in enumerate(self.templates)])
+
+    def bad_initial(self, ci: int) -> Any:
+        """Check ``ci`` violated by frame 0 (state checks only; False for step checks)."""
+        if self.prog.checks[ci].bad_state is None:
+            return z3.BoolVal(False)
+        return self.frame(0).tx.bool(self.prog.state_checks[(ci, "bad_state")])
+
+    # -- models
+    @staticmethod
+    def _value(mdl, x) -> Any:
+        if isinstance(x, (bool, int)):
+            return x
+        v = mdl.eval(x, model_completion=True)
+        if z3.is_bool(v):
+            return z3.is_true(v)
+        return v.as_signed_long() if z3.is_bv(v) else v.as_long()
+
+    def decode_state(self, mdl, k: int) -> State:
+        vals = [self._value(mdl, x) for x in self.frame(k).leaves]
+        for i, v in enumerate(vals):
+            if not self.lay.lo[i] <= int(v) <= self.lay.hi[i]:
+                raise MmspecError(f"z3: a state reached at depth {k} has {self.lay.names[i]} = "
+                                  f"{int(v)}, outside its derived range [{self.lay.lo[i]}, "
+                                  f"{self.lay.hi[i]}]")
+        return self.lay.decode(vals)
+
+    def decode_action(self, mdl, k: int) -> Action:
+        f = self.frame(k)
+        tpl = self.templates[self._value(mdl, f.act)]
+        choices = [self._value(mdl, f.ch[s]) if self._value(mdl, f.tx.bool(need)) else -1
+                   for s, need in enumerate(tpl.need)]
+        return tpl.action._replace(victims=tpl.victims(choices))
+
+    def decode_actions(self, mdl, depth: int) -> list[Action]:
+        return [self.decode_action(mdl, k) for k in range(depth)]
+
+    def pin_step(self, k: int, pre: State, a: Action) -> list:
+        """Constraints fixing the step from frame k (in state ``pre``) to action ``a``: its
+        template and the choice of every slot it reaches."""
+        bare = a._replace(victims=())
+        t = next((t for t, tpl in enumerate(self.templates) if tpl.action == bare), None)
+        if t is None:
+            raise MmspecError(f"action {a} has no template")
+        tpl, f = self.templates[t], self.frame(k)
+        leaves = self.lay.encode(pre)
+        env_ch = [0] * self.prog.graph.nchoices
+        choices = [0] * self.nslot
+        victims = list(a.victims)
+        for s, (_, cands) in enumerate(tpl.slots):
+            if evaluate([tpl.need[s]], leaves, env_ch)[0]:
+                choices[s] = list(cands).index(victims.pop(0))
+                node = tpl.choice_inputs[s]
+                if isinstance(node, Sym):
+                    env_ch[node.args[0]] = choices[s]
+        return [self._sel(f, t)] + [c == self._const(v) for c, v in zip(f.ch, choices)]
