@@ -22,14 +22,16 @@ def register(subparsers, add_scope_args) -> None:
     p = subparsers.add_parser("diagnose", help="explain a pasted page allocation failure "
                               "report (v4.x..v6.19): arithmetic, classification, designs")
     p.add_argument("report", metavar="REPORT", help="the report (dmesg excerpt); - for stdin")
-    p.add_argument("--json", metavar="FILE", help="write the whole diagnosis as JSON (- = stdout)")
+    p.add_argument("--json", metavar="FILE", help="write the whole diagnosis as JSON "
+                   "(- : to standard output, instead of the report)")
     p.add_argument("--kernel", metavar="VERSION", help="the kernel version, if the format "
                    "alone does not pin it (e.g. 5.10)")
     p.add_argument("--design", action="append", metavar="NAME",
                    help="compare only these designs (default: every design)")
     p.add_argument("--no-explore", action="store_true", help="skip the design comparison")
-    p.add_argument("--pageblocks", type=int, default=5, metavar="N",
-                   help="pageblocks of the scaled zone (default 5, as the default scope)")
+    p.add_argument("--scaled-pageblocks", type=int, default=5, metavar="N",
+                   help="pageblocks of the scaled-down zone the designs run on (2..12; "
+                   "default 5, as the default scope)")
     p.add_argument("--max-states", type=int, default=300000, metavar="N",
                    help="state cap per design (default 300000; a cut search is BOUNDED)")
     p.add_argument("--time-limit", type=float, default=30.0, metavar="SECONDS",
@@ -38,15 +40,24 @@ def register(subparsers, add_scope_args) -> None:
 
 
 def _read(path: str) -> tuple[str, bytes]:
+    """The report's bytes: a regular file, or standard output of another command with ``-``
+    (a FIFO or device path is refused before it is opened: it could block or never end)."""
+    import os
+    import stat
     import sys
     from .errors import MmspecError
+    from .machine.text import special_kind
     if path == "-":
-        return "<stdin>", sys.stdin.buffer.read()
+        return "<stdin>", sys.stdin.buffer.read(64 << 20)
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise MmspecError(f"{path}:0: is a directory; give the report file")
+        if not stat.S_ISREG(mode):
+            raise MmspecError(f"{path}:0: is {special_kind(mode)}, not a file; pipe the report "
+                              "in instead: ... | mmspec diagnose -")
         with open(path, "rb") as fh:
             return path, fh.read(64 << 20)
-    except IsADirectoryError:
-        raise MmspecError(f"{path}:0: is a directory; give the report file") from None
     except OSError as exc:
         raise MmspecError(f"{path}:0: cannot read: {exc.strerror or exc}") from None
 
@@ -58,8 +69,9 @@ def cmd_diagnose(args, out: TextIO, err: TextIO) -> int:
     from .machine.outfile import emit, target
     from .machine.report import parse_report
     from .machine.text import parse_version
-    if args.max_states < 1 or not args.time_limit > 0 or not 2 <= args.pageblocks <= 12:
-        raise MmspecError("need --max-states >= 1, --time-limit > 0 and 2 <= --pageblocks <= 12")
+    if args.max_states < 1 or not args.time_limit > 0 or not 2 <= args.scaled_pageblocks <= 12:
+        raise MmspecError("need --max-states >= 1, --time-limit > 0 and 2 <= --scaled-pageblocks "
+                          "<= 12")
     kernel = parse_version(args.kernel) if args.kernel else None
     if args.design:
         from . import registry
@@ -74,7 +86,7 @@ def cmd_diagnose(args, out: TextIO, err: TextIO) -> int:
     runs: list = []
     code = 0
     if d.cma_related and d.check and not args.no_explore:
-        scope, notes = report_scope(d, args.pageblocks)
+        scope, notes = report_scope(d, args.scaled_pageblocks)
         runs = run_designs(d, scope, args.design, args.max_states, args.time_limit, err)
         lines += _render_runs(d, runs, notes)
         doc["designs"] = {"scope": scope, "scope_notes": notes, "runs": [
@@ -168,7 +180,7 @@ def _render_runs(d, runs, notes) -> list[str]:
         L += ["", "=" * 78, mine.trace_text.rstrip()]
     elif mine is not None:
         L.append(f"  {own} does not reach it at this scope ({mine.cell()}); the scope may be "
-                 "too small: try --pageblocks 6 or the reproduce command with larger limits")
+                 "too small: try --scaled-pageblocks 6 or the reproduce command with larger limits")
     return L
 
 

@@ -1,9 +1,12 @@
 """``mmspec import DIR|TARBALL``: a machine's /proc and /sys files -> scope files.
 
-Writes the machine at full scale (``--out``, default standard output; for ``simulate``,
-``claims`` with ``--scope``) and, with ``--scaled FILE``, a scaled-down scope for exhaustive
-search (``--unit``: real pages per model page, e.g. ``pageblock`` or ``64M``; the rounding
-rule is stated in the file). Exit 0, or 2 for bad input (one line naming file and line).
+Writes the machine at full scale (``--full FILE``, default standard output; for
+``simulate``, ``claims`` with ``--scope``) and, with ``--scaled FILE``, a scaled-down scope
+for exhaustive search (``--unit``: real pages per model page, e.g. ``pageblock`` or ``64M``;
+the rounding rule is stated in the file). Both files are complete scopes (``complete =
+true``: exactly the machine's zones, nothing merged from the default scope) with a
+``[machine]`` table of what the model does not use (:mod:`mmspec.machine.importer`).
+Exit 0, or 2 for bad input (one line naming file and line).
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ def register(subparsers, add_scope_args) -> None:
                               "directory or tarball) and write scope files")
     p.add_argument("source", metavar="DIR|TARBALL", help="copies of /proc/zoneinfo, "
                    "pagetypeinfo, buddyinfo, meminfo, vmstat, /proc/sys/vm/*, /sys/kernel/mm/cma/*")
-    p.add_argument("--out", metavar="FILE", default="-",
-                   help="the full-scale scope (default: standard output)")
-    p.add_argument("--scaled", metavar="FILE", help="also write a scaled-down scope")
-    p.add_argument("--unit", default="pageblock", metavar="UNIT",
-                   help="real memory per model page of the scaled scope: 'pageblock' "
-                   "(default), a page count (e.g. 4096) or a size (e.g. 64M, 1G)")
-    p.add_argument("--node", type=int, default=0, help="NUMA node to import (default 0)")
+    p.add_argument("--full", metavar="FILE", default="-",
+                   help="write the full-scale scope here (- : standard output, the default)")
+    p.add_argument("--scaled", metavar="FILE", help="also write a scaled-down scope for "
+                   "exhaustive search (- : standard output)")
+    p.add_argument("--unit", metavar="UNIT",
+                   help="with --scaled: real memory per model page of the scaled scope: "
+                   "'pageblock' (default), a page count (e.g. 4096) or a size (e.g. 64M, 1G)")
+    p.add_argument("--node", type=int, default=0, metavar="N",
+                   help="NUMA node to import (default 0)")
     p.set_defaults(func=cmd_import)
 
 
@@ -51,16 +56,19 @@ def cmd_import(args, out: TextIO, err: TextIO) -> int:
     from .machine.procfs import parse_files
     if args.node < 0:
         raise MmspecError(f"--node must be >= 0, got {args.node}")
-    fo = target(args.out, "--out")
+    if args.unit is not None and args.scaled is None:
+        raise MmspecError("--unit sets the scale of --scaled FILE; give --scaled too")
+    _unit(args.unit or "pageblock", 512)        # a bad --unit is an error before any work
+    if args.scaled == "-" and args.full == "-":
+        raise MmspecError("--full and --scaled cannot both be standard output; give --full FILE")
+    fo = target(args.full, "--full")
     so = target(args.scaled, "--scaled")
-    if so is not None and args.scaled == "-" and args.out == "-":
-        raise MmspecError("--out and --scaled cannot both be standard output")
     m = parse_files(read_source(args.source))
     if not m.files:
         raise MmspecError(f"{args.source}:0: no /proc or /sys file recognised (expected "
                           "zoneinfo, pagetypeinfo, buddyinfo, meminfo, vmstat, sys/vm/*, "
                           "mm/cma/<area>/*)")
-    unit = _unit(args.unit, m.pages_per_block or 512) if args.scaled else None
+    unit = _unit(args.unit or "pageblock", m.pages_per_block or 512) if args.scaled else None
     full, small, summary = machine_scopes(m, args.node, unit)
     for lab, z in summary["zones"].items():
         err.write(f"mmspec: import: {z['kernel_zone']} -> {lab}: {z['pageblocks']} pageblocks, "

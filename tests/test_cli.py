@@ -118,7 +118,9 @@ BAD = [
     (["check", *MC, "--watermarks", "Normal=1,2"], "[min, low, high]"),
     (["check", *MC, "--watermarks", "Normal=x,y,z"], "three integers"),
     (["check", *MC, "--pageblocks", "Movable=M,M"], "derived watermarks leave no allocatable page"),
-    (["check", *MC, "--pageblocks", "Normal="], "zones.Normal has watermarks but no pageblocks"),
+    (["check", *MC, "--pageblocks", "Normal="], "no zone has pageblocks"),
+    (["check", *MC, "--pageblocks", "Normal=", "--watermarks", "Normal=1,2,3"],
+     "zones.Normal has watermarks but no pageblocks"),
     (["check", *MC, "--pageblocks", "Highmem=M"], "unknown zone 'Highmem'"),
     (["check", *MC, "--limit", "GFP_KERNEL=-1"], "must be >= 0"),
     (["check", *MC, "--limit", "GFP_NOIO=1"], "unknown request class"),
@@ -161,7 +163,46 @@ BAD = [
     (["docs", "--out", "{t}/no/such/dir"], "does not exist"),
     (["docs", "--out", "/proc/mmspec-docs"], "cannot create a file"),
     (["check", *MC, "--json", "{t}/sock"], "it is a socket"),
+    # import and diagnose: `{m}` is a fixture machine, `{r}` a fixture report
+    (["import", "{t}/fifo"], "is a FIFO, not a directory or a tarball"),
+    (["import", "{t}/to-fifo"], "is a FIFO, not a directory or a tarball"),
+    (["import", "{t}/sock"], "is a socket, not a directory or a tarball"),
+    (["import", "/dev/null"], "is a character device, not a directory"),
+    (["import", "{t}/bin.dat"], "neither a directory nor a readable tarball"),
+    (["import", "{t}/emptydir"], "empty directory (no regular file in it)"),
+    (["import", "{t}/none"], "no such directory or tarball"),
+    (["import", "{m}", "--full", "{t}/fifo"], "it is a FIFO"),
+    (["import", "{m}", "--full", "{t}"], "it is a directory"),
+    (["import", "{m}", "--full", "/dev/null"], "character device"),
+    (["import", "{m}", "--full", "/proc/mmspec-x.toml"], "cannot create a file"),
+    (["import", "{m}", "--full", ""], "--full needs a file name"),
+    (["import", "{m}", "--scaled", "{t}/to-fifo"], "symbolic link to a FIFO"),
+    (["import", "{m}", "--scaled", "{t}/dangling"], "which does not exist"),
+    (["import", "{m}", "--scaled", "-"], "cannot both be standard output"),
+    (["import", "{m}", "--unit", "64M"], "give --scaled too"),
+    (["import", "{m}", "--scaled", "{t}/s.toml", "--unit", "0"], "--unit '0'"),
+    (["import", "{m}", "--node", "-1"], "--node must be >= 0"),
+    (["import", "{m}", "--node", "0", "--node", "1"], "--node is given twice"),
+    (["import", "{m}", "--out", "{t}/x.toml"], "unrecognized arguments"),
+    (["diagnose", "{t}/fifo"], "is a FIFO, not a file; pipe the report in"),
+    (["diagnose", "{t}/to-fifo"], "is a FIFO, not a file"),
+    (["diagnose", "/dev/null"], "is a character device, not a file"),
+    (["diagnose", "{t}/bin.dat"], "binary file"),
+    (["diagnose", "{t}/emptydir"], "is a directory"),
+    (["diagnose", "{t}/none"], "cannot read"),
+    (["diagnose", "{r}", "--json", "{t}/fifo"], "it is a FIFO"),
+    (["diagnose", "{r}", "--json", "/dev/null"], "character device"),
+    (["diagnose", "{r}", "--json", "/proc/mmspec-x.json"], "cannot create a file"),
+    (["diagnose", "{r}", "--json", "{t}/emptydir"], "it is a directory"),
+    (["diagnose", "{r}", "--json", ""], "--json needs a file name"),
+    (["diagnose", "{r}", "--scaled-pageblocks", "1"], "2 <= --scaled-pageblocks <= 12"),
+    (["diagnose", "{r}", "--pageblocks", "5"], "unrecognized arguments"),
+    (["diagnose", "{r}", "--kernel", "9.9"], "give a mainline version"),
+    (["diagnose", "{r}", "--design", "nope"], "unknown design 'nope'"),
 ]
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+SUBST = {"{m}": os.path.join(FIXTURES, "machines", "v4.6-arm64"),
+         "{r}": os.path.join(FIXTURES, "reports", "v5.10-rpi4-cma-atomic.txt")}
 
 
 def _make_files(d) -> None:
@@ -174,6 +215,8 @@ def _make_files(d) -> None:
     sock.close()
     os.symlink(d / "missing-target.json", d / "dangling")
     os.symlink(d / "fifo", d / "to-fifo")
+    (d / "bin.dat").write_bytes(bytes(range(256)) * 8)
+    (d / "emptydir").mkdir()
 
 
 def _listing(d) -> dict:
@@ -187,7 +230,16 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, monkeypatch, 
     monkeypatch.chdir(tmp_path)
     before = _listing(tmp_path)
     dev = os.stat("/dev/null")
-    code, out, err = run(*[a.replace("{t}", str(tmp_path)) for a in argv])
+
+    def stuck(*_):                  # an input opened that blocks (a FIFO) fails, never hangs
+        raise TimeoutError(f"{argv} blocked")
+    old = signal.signal(signal.SIGALRM, stuck)
+    signal.alarm(60)
+    try:
+        code, out, err = run(*[SUBST.get(a, a).replace("{t}", str(tmp_path)) for a in argv])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
     assert code == 2, (argv, out, err)
     assert out == ""
     lines = err.splitlines()
@@ -345,16 +397,18 @@ def _subparsers():
     return sub.choices
 
 
-#: the commands of mmspec/cli.py, cmd_docs, cmd_sweep and cmd_symbolic
-CORE = ("list", "scope", "check", "compare", "sweep", "docs", "bmc", "prove", "simulate",
-        "claims", "parametric")
+#: the commands of mmspec/cli.py, cmd_docs, cmd_sweep, cmd_symbolic, cmd_import, cmd_diagnose
+COMMANDS = ("list", "scope", "check", "compare", "sweep", "docs", "bmc", "prove", "simulate",
+            "claims", "parametric", "import", "diagnose")
 
 
 def test_every_option_has_help_and_a_consistent_metavar():
+    """An option name means one thing with one metavar in every command (``--pages`` and
+    ``--cma-pages`` excepted: a count in simulate/claims, a range in parametric)."""
     seen: dict[str, str] = {}
-    for cmd, sp in _subparsers().items():
-        if cmd not in CORE:
-            continue
+    subs = _subparsers()
+    assert set(subs) == set(COMMANDS), set(subs) ^ set(COMMANDS)    # a new command joins here
+    for cmd, sp in subs.items():
         for a in sp._actions:
             if not a.option_strings or a.dest == "help" or a.help == "==SUPPRESS==":
                 continue

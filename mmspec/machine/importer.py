@@ -2,21 +2,29 @@
 
 Two scopes: the machine at full scale (``simulate``/``claims --scope``) and a scaled-down
 scope for exhaustive search (:mod:`mmspec.machine.scaling`, one unit of real pages per
-model page). What the scope format has no field for (highatomic reserve, tunables, CMA
-areas, free counts at import time, version evidence) is written as TOML comments.
+model page). Both say ``complete = true``: each is the whole scope, not changes to mmspec's
+default scope, so a zone the machine lacks (a DMA32-only board has no Normal zone) is
+absent, whatever the default holds (:mod:`mmspec.scope`). What the model's rules do not use
+(the kernel version range and its evidence, free counts at import time, highatomic
+reserve, per-CPU pages, tunables, CMA areas, meminfo) is kept in the ``[machine]`` table,
+which ``mmspec scope --scope FILE`` shows.
 """
 
 from __future__ import annotations
 
+import lzma
 import os
+import stat
 import tarfile
+import tomllib
+import zlib
 from fractions import Fraction
 
-from ..scope import parse_scope
+from ..scope import parse_scope, toml_table
 from .procfs import Machine, parse_files
 from .rules import zone_indices
 from .scaling import RULE, round_half_up, scale_blocks, scale_marks, scale_pages
-from .text import InputError
+from .text import InputError, special_kind
 
 __all__ = ["read_source", "machine_scopes", "MAX_BYTES"]
 
@@ -25,25 +33,40 @@ _MODEL = {"DMA": "DMA", "DMA32": "DMA32", "Normal": "Normal", "Movable": "Movabl
 
 
 def read_source(path: str) -> dict[str, bytes]:
-    """Regular files of a directory or tarball (never extracted to disk), by relative path."""
+    """Regular files of a directory or tarball (never extracted to disk), by relative path.
+    Anything else (a FIFO, a device, a socket) is refused before it is opened: reading one
+    could block or never end."""
     out: dict[str, bytes] = {}
     total = 0
-    if os.path.isdir(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise InputError(path, 0, "no such directory or tarball") from None
+    except OSError as exc:
+        raise InputError(path, 0, f"cannot read: {exc.strerror or exc}") from None
+    if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+        raise InputError(path, 0, f"is {special_kind(st.st_mode)}, not a directory or a tarball; copy "
+                         "the files into a directory (or a tar file) and give that")
+    if stat.S_ISDIR(st.st_mode):
         for root, dirs, files in os.walk(path):
             dirs.sort()
             for f in sorted(files):
                 full = os.path.join(root, f)
                 if os.path.islink(full) or not os.path.isfile(full):
                     continue
-                with open(full, "rb") as fh:
-                    data = fh.read(MAX_BYTES + 1)
+                try:
+                    with open(full, "rb") as fh:
+                        data = fh.read(MAX_BYTES + 1)
+                except OSError as exc:
+                    raise InputError(full, 0, f"cannot read: {exc.strerror or exc}") from None
                 total += len(data)
                 if total > MAX_BYTES:
                     raise InputError(path, 0, f"more than {MAX_BYTES >> 20} MiB of files")
                 out[os.path.relpath(full, path)] = data
         if not out:
-            raise InputError(path, 0, "empty directory: copy /proc/zoneinfo (and pagetypeinfo, "
-                             "buddyinfo, meminfo, vmstat, /proc/sys/vm, /sys/kernel/mm/cma) into it")
+            raise InputError(path, 0, "empty directory (no regular file in it): copy "
+                             "/proc/zoneinfo (and pagetypeinfo, buddyinfo, meminfo, vmstat, "
+                             "/proc/sys/vm, /sys/kernel/mm/cma) into it")
         return out
     try:
         with tarfile.open(path) as tf:
@@ -56,10 +79,11 @@ def read_source(path: str) -> dict[str, bytes]:
                 fh = tf.extractfile(mem)
                 if fh is not None:
                     out[mem.name.lstrip("./")] = fh.read()
-    except (tarfile.TarError, EOFError, OSError) as exc:
-        if not os.path.exists(path):
-            raise InputError(path, 0, "no such directory or tarball") from None
-        raise InputError(path, 0, f"neither a directory nor a readable tarball ({exc})") from None
+    except (tarfile.TarError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        raise InputError(path, 0, "neither a directory nor a readable tarball (tar, tar.gz, "
+                         f"tar.bz2, tar.xz): {type(exc).__name__}") from None
+    except OSError as exc:
+        raise InputError(path, 0, f"cannot read the tarball: {exc.strerror or exc}") from None
     if not out:
         raise InputError(path, 0, "empty tarball")
     return out
@@ -115,6 +139,7 @@ def machine_scopes(m: Machine, node: int = 0, unit: Fraction | None = None,
         notes.append("HighMem imported as the model's Movable zone: only GFP_HIGHUSER_MOVABLE "
                      "reaches it, as HighMem on a 32-bit kernel without ZONE_MOVABLE")
     full, small, summary = [], [], {"zones": {}}
+    mzones: dict = {}        # [machine.zones.<kernel zone>]
     cma_marks = None        # ZONE_CMA designs: the CMA zone's marks, the holder's times its share
     for z in pop:
         if z.name not in label:
@@ -144,13 +169,23 @@ def machine_scopes(m: Machine, node: int = 0, unit: Fraction | None = None,
             cma_marks = (cma, tuple(w * cma // managed for w in wm), z.name)
         summary["zones"][lab] = {"kernel_zone": z.name, "managed": managed, "cma": cma,
                                  "pageblocks": nb, "cma_pageblocks": nc, "watermarks": wm}
+        mz = {"model_zone": lab, "managed": managed, "cma": cma, "cma_source": cma_src}
+        for key, fname in (("free", "pages free"), ("nr_free_cma", "nr_free_cma"),
+                           ("boost", "boost"), ("reserved_highatomic", "reserved_highatomic"),
+                           ("free_highatomic", "free_highatomic")):
+            if fname in z.f:
+                mz[key] = z.f[fname]
+        mz["watermarks"] = [z.f.get(k, 0) for k in ("min", "low", "high")]
+        if z.protection:
+            mz["protection"] = list(z.protection)
+        mz["per_cpu_pages"] = z.pcp
+        if z.blocks:
+            mz["pageblocks_by_type"] = dict(z.blocks)
+        mzones[z.name] = mz
         full.append(_zone_toml(lab, split, nc, wm, res, [
-            f"{z.name}: managed {managed}, CMA {cma} ({cma_src}), free {z.f.get('pages free', '?')}"
-            f", nr_free_cma {z.f.get('nr_free_cma', '?')}, boost {boost}, reserved_highatomic "
-            f"{z.f.get('reserved_highatomic', '?')}, free_highatomic "
-            f"{z.f.get('free_highatomic', '?')}, per-CPU pages {z.pcp}",
-            f"pageblocks: round_half_up(managed / {ppb}) = {nb}, {nc} CMA; pagetypeinfo "
-            f"counts {z.blocks or 'none'} (HighAtomic counted UNMOVABLE, Isolate MOVABLE)"]))
+            f"{z.name}: pageblocks = round_half_up(managed {managed} / {ppb}) = {nb}, of which "
+            f"CMA round_half_up({cma} / {ppb}) = {nc} ({cma_src}); the rest split as the "
+            "pagetypeinfo counts (HighAtomic counted UNMOVABLE, Isolate MOVABLE)"]))
         if unit is not None:
             sb, sc = scale_blocks(managed, cma, unit, small_ppb)
             sw = scale_marks(wm, unit)
@@ -162,9 +197,6 @@ def machine_scopes(m: Machine, node: int = 0, unit: Fraction | None = None,
                                      f"{small_ppb}, {sc} CMA; marks {wm} -> {sw}"]))
     if not full:
         raise InputError(m.files[0], 0, f"node {node} has no populated zone the model knows")
-    # zones of the default scope the machine does not have are removed explicitly
-    absent = "".join(f"[zones.{lab}]\npageblocks = []\n\n" for lab in _MODEL.values()
-                     if lab not in summary["zones"])
     cw = cma_marks[1] if cma_marks else (0, 0, 0)
     cma_zone = (f"# ZONE_CMA designs: {cma_marks[2] if cma_marks else 'no'} CMA zone marks = the "
                 "holder's marks times its CMA share (watermarks are split by managed pages)\n"
@@ -176,21 +208,60 @@ def machine_scopes(m: Machine, node: int = 0, unit: Fraction | None = None,
         if v.isdigit() and int(v) > 0:
             derive.append(f"{k} = {min(int(v), cap) if cap else int(v)}")
     fair = "true" if m.version.hi <= (4, 7) else "false"
-    body = (f"pages_per_pageblock = {ppb}\nfair_zone_policy = {fair}\n\n[derive_watermarks]   "
-            "# for a ZONE_CMA design's CMA zone\n" + "\n".join(derive) + "\n\n"
-            + "\n".join(full) + "\n" + absent + cma_zone + _REQ)
+    machine = _machine_table(m, node, notes, mzones)
+    body = (f"{_COMPLETE}pages_per_pageblock = {ppb}\nfair_zone_policy = {fair}\n\n"
+            "[derive_watermarks]   # for a ZONE_CMA design's CMA zone\n" + "\n".join(derive)
+            + "\n\n" + "\n".join(full) + "\n" + cma_zone + _REQ + "\n"
+            + "\n".join(toml_table(["machine"], machine)) + "\n")
     full_text = head + body
-    parse_scope(__import__("tomllib").loads(full_text), origin="imported scope")
+    parse_scope(tomllib.loads(full_text), origin="imported scope")
     small_text = None
     if unit is not None:
+        scaled = dict(machine, scaled_unit_pages=float(unit), scaled_rounding=RULE)
         small_text = (head + f"# scaled down: 1 model page = {float(unit):g} real pages\n"
-                      f"# rounding: {RULE}\n" + f"pages_per_pageblock = {small_ppb}\n"
-                      f"fair_zone_policy = {fair}\n\n" + "\n".join(small) + "\n" + absent
+                      f"# rounding: {RULE}\n" + _COMPLETE + f"pages_per_pageblock = {small_ppb}\n"
+                      f"fair_zone_policy = {fair}\n\n" + "\n".join(small) + "\n"
                       + cma_zone.replace(f"[{cw[0]}, {cw[1]}, {cw[2]}]", "[{}, {}, {}]".format(
-                          *scale_marks(cw, unit))) + _REQ)
-        parse_scope(__import__("tomllib").loads(small_text), origin="scaled scope")
+                          *scale_marks(cw, unit))) + _REQ + "\n"
+                      + "\n".join(toml_table(["machine"], scaled)) + "\n")
+        parse_scope(tomllib.loads(small_text), origin="scaled scope")
     summary["notes"] = notes
     return full_text, small_text, summary
+
+
+#: both files are the whole scope (mmspec.scope: complete files)
+_COMPLETE = ("complete = true             # the whole scope: nothing is taken from mmspec's "
+             "default scope\n")
+
+
+def _number(tok: str) -> int | str:
+    try:
+        return int(tok)
+    except ValueError:
+        return tok
+
+
+def _machine_table(m: Machine, node: int, notes: list, zones: dict) -> dict:
+    """The ``[machine]`` table: what the model does not use, kept with the scope."""
+    t: dict = {"node": node, "files": list(m.files), "kernel": str(m.version),
+               "kernel_evidence": list(m.version.evidence)}
+    if notes:
+        t["notes"] = list(notes)
+    if m.pages_per_block:
+        t["pages_per_pageblock"] = m.pages_per_block
+    if m.tunables:
+        tun = {k: [_number(x) for x in v] for k, v in sorted(m.tunables.items()) if v}
+        t["tunables"] = {k: v[0] if len(v) == 1 else v for k, v in tun.items()}
+    if m.meminfo:
+        t["meminfo_kB"] = {k: m.meminfo[k] for k in _MEMINFO if k in m.meminfo}
+    if m.cma:
+        t["cma"] = {area: dict(sorted(attrs.items())) for area, attrs in sorted(m.cma.items())}
+    t["zones"] = zones
+    return t
+
+
+_MEMINFO = ("MemTotal", "MemFree", "MemAvailable", "CmaTotal", "CmaFree", "HighTotal",
+            "HighFree")
 
 
 _REQ = ("[requests]                  # the default scope's request limits\nGFP_ATOMIC = 1\n"
@@ -209,19 +280,14 @@ def _zone_toml(lab: str, split: dict, ncma: int, wm: tuple, res: dict, comments:
 
 
 def _header(m: Machine, node: int, notes: list) -> str:
-    h = [f"# mmspec import: node {node} of the machine in {', '.join(m.files)}",
-         f"# kernel version implied by the formats: {m.version}"]
-    h += [f"#   {e}" for e in m.version.evidence]
-    h += ["# order within a zone is not in /proc: UNMOVABLE, RECLAIMABLE, MOVABLE, then CMA "
-          "pageblocks (highest pfn), as in mmspec simulate",
-          "# watermarks: zoneinfo min/low/high minus boost (the unboosted marks); "
-          "lowmem_reserve: zoneinfo protection"]
-    for k, v in sorted(m.tunables.items()):
-        h.append(f"# tunable vm.{k} = {' '.join(v)}")
-    for area, attrs in sorted(m.cma.items()):
-        h.append(f"# CMA area {area}: " + ", ".join(f"{k} {v}" for k, v in sorted(attrs.items())))
-    for k in ("MemTotal", "CmaTotal", "CmaFree", "HighTotal"):
-        if k in m.meminfo:
-            h.append(f"# meminfo {k}: {m.meminfo[k]} kB")
+    h = [f"# mmspec import: node {node} of a machine, kernel version implied by the formats: "
+         f"{m.version}",
+         "# order within a zone is not in /proc: UNMOVABLE, RECLAIMABLE, MOVABLE, then CMA "
+         "pageblocks (highest pfn), as in mmspec simulate",
+         "# watermarks: zoneinfo min/low/high minus boost (the unboosted marks); "
+         "lowmem_reserve: zoneinfo protection",
+         "# [machine] (at the end) keeps what the model does not use: files read, version "
+         "evidence, tunables, CMA areas, meminfo, per zone free counts, highatomic reserve and "
+         "per-CPU pages"]
     h += [f"# note: {n}" for n in notes]
     return "\n".join(h) + "\n"

@@ -7,11 +7,12 @@ Nothing here knows a /proc format; the parsers (``procfs``, ``report``) use thes
 from __future__ import annotations
 
 import re
+import stat
 from dataclasses import dataclass
 
 from ..errors import MmspecError
 
-__all__ = ["InputError", "Line", "text_lines", "strip_log_prefix", "VERSIONS", "VersionRange",
+__all__ = ["InputError", "special_kind", "Line", "text_lines", "strip_log_prefix", "VERSIONS", "VersionRange",
            "version_index", "shift", "vstr", "parse_version", "fields"]
 
 
@@ -21,6 +22,16 @@ class InputError(MmspecError):
     def __init__(self, name: str, line: int, what: str) -> None:
         super().__init__(f"{name}:{line}: {what}")
         self.name, self.line, self.what = name, line, what
+
+
+def special_kind(mode: int) -> str:
+    """What a file that is neither a directory nor a regular file is, for messages
+    (``os.stat(...).st_mode``): reading a FIFO or a device could block or never end."""
+    for test, what in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "not a regular file"
 
 
 @dataclass(frozen=True)
