@@ -104,7 +104,7 @@ class Result:
 
 def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | None = None,
             time_limit: float | None = None, keep_parents: bool = False,
-            progress: Callable[[Progress], None] | None = None, engine: str = "python",
+            progress: Callable[[Progress], None] | None = None, engine: str = "auto",
             memory_limit_kib: int | None = None,
             notice: Callable[[str], None] | None = None) -> Result:
     """Explore every state reachable from ``model.init_states()`` breadth-first.
@@ -119,7 +119,10 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
     keep_parents : return the parent map (state -> (parent, action)) in ``Result.parents``.
     progress : called with a :class:`Progress` about once a second.
     engine : ``"python"`` (this module's loop over ``model.successors``), ``"compiled"``
-        or ``"auto"`` (see :data:`ENGINES`; same results whichever runs).
+        (:mod:`mmspec.engine.compiled`) or ``"auto"``: the compiled engine whenever it
+        covers the design, scope and checks and a C compiler works; a run whose library is
+        not compiled yet starts on the Python engine and moves to the compiled one if it
+        lasts longer than :data:`AUTO_PYTHON_S`. Same results whichever runs.
     memory_limit_kib : stop (BOUNDED, like ``max_states``) once the process's resident set
         exceeds this many KiB: the memory guard.
     notice : called with a one-line reason when ``auto`` falls back to the Python engine.
@@ -137,22 +140,53 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
     """
     if engine not in ENGINES:
         raise MmspecError(f"unknown engine {engine!r}; use one of {', '.join(ENGINES)}")
-    if engine != "python":
-        from .engine.compiled import CompilerMissing, explore_compiled, why_not_compiled
-        from .engine.tracer import TraceError
-        why = why_not_compiled(model, checks)
-        if why is None:
-            try:
-                return explore_compiled(model, checks, max_states=max_states,
-                                        time_limit=time_limit, keep_parents=keep_parents,
-                                        progress=progress, memory_limit_kib=memory_limit_kib)
-            except (TraceError, CompilerMissing) as exc:
-                why = str(exc)
+    kw = dict(max_states=max_states, keep_parents=keep_parents, progress=progress,
+              memory_limit_kib=memory_limit_kib)
+    if engine == "python":
+        return _explore_python(model, checks, time_limit=time_limit, **kw)
+    from .engine.compiled import CompilerMissing, explore_compiled, is_built, why_not_compiled
+    from .engine.tracer import TraceError
+    why = why_not_compiled(model, checks)
+    if why is None and (engine == "compiled" or is_built(model, checks)):
+        try:
+            return explore_compiled(model, checks, time_limit=time_limit, **kw)
+        except (TraceError, CompilerMissing) as exc:
+            why = str(exc)
+    if why is not None:
         if engine == "compiled":
             raise MmspecError(f"the compiled engine cannot run this: {why} "
                               "(use --engine python or --engine auto)")
         if notice is not None:
             notice(f"Python engine: {why}")
+        return _explore_python(model, checks, time_limit=time_limit, **kw)
+    # auto, the compiled engine covers the run but its library is not built yet: a run the
+    # Python engine finishes within AUTO_PYTHON_S does not wait for the C compiler; a longer
+    # one starts again on the compiled engine (the results are the same either way)
+    budget = AUTO_PYTHON_S if time_limit is None else min(time_limit, AUTO_PYTHON_S)
+    r = _explore_python(model, checks, time_limit=budget, **kw)
+    if (r.stats.complete or budget != AUTO_PYTHON_S
+            or not r.stats.stop_reason.startswith("time limit")):
+        return r
+    left = None if time_limit is None else max(time_limit - r.stats.elapsed_s, 0.001)
+    try:
+        return explore_compiled(model, checks, time_limit=left, **kw)
+    except (TraceError, CompilerMissing) as exc:
+        if notice is not None:
+            notice(f"Python engine: {exc}")
+        return _explore_python(model, checks, time_limit=left, **kw)
+
+
+#: seconds the ``auto`` engine lets the Python engine run before it compiles (when the
+#: compiled library is not in the cache yet)
+AUTO_PYTHON_S = 1.5
+
+
+def _explore_python(model: "Allocator", checks: Sequence[Check], *,
+                    max_states: int | None = None, time_limit: float | None = None,
+                    keep_parents: bool = False,
+                    progress: Callable[[Progress], None] | None = None,
+                    memory_limit_kib: int | None = None) -> Result:
+    """The Python engine: breadth-first over ``model.successors`` (see :func:`explore`)."""
     t0 = time.perf_counter()
     inits = model.init_states()
     parents: dict = {}

@@ -43,7 +43,19 @@ typedef struct {
     int64_t tagcount[NTAG1];
     int64_t *edges;          /* liveness: (pre, code, post, check*2 + accept) per edge */
     int64_t nedges, edgecap;
+    struct Succ *succ;       /* the successors of the state being expanded, in order */
+    int64_t nsucc, succcap;
 } Ctx;
+
+/* One successor, computed before any of them is looked up (so the table slots can be
+ * fetched from memory meanwhile): packed key, hash, action code, tags and check outputs. */
+#define NSOUT (NTAG + 3 * NCHK)
+typedef struct Succ {
+    uint64_t key[NW];
+    uint64_t h;
+    ACTION_T code;
+    int64_t out[NSOUT > 0 ? NSOUT : 1];
+} Succ;
 
 static inline uint64_t mm_hash(const uint64_t *k) {
     uint64_t h = 0x9E3779B97F4A7C15ull;
@@ -81,8 +93,8 @@ static int64_t bytes_of(const Ctx *c, int64_t cap, uint64_t tcap) {
 
 int64_t mm_bytes(const Ctx *c) { return bytes_of(c, c->cap, c->tcap); }
 
-static int64_t lookup(const Ctx *c, const uint64_t *k, uint64_t *slot) {
-    uint64_t h = mm_hash(k), mask = c->tcap - 1, i = h & mask;
+static int64_t lookup_h(const Ctx *c, const uint64_t *k, uint64_t h, uint64_t *slot) {
+    uint64_t mask = c->tcap - 1, i = h & mask;
     uint32_t tag = tag_of(h);
     for (;;) {
         uint32_t e = c->table[i];
@@ -96,6 +108,10 @@ static int64_t lookup(const Ctx *c, const uint64_t *k, uint64_t *slot) {
         }
         i = (i + 1) & mask;
     }
+}
+
+static inline int64_t lookup(const Ctx *c, const uint64_t *k, uint64_t *slot) {
+    return lookup_h(c, k, mm_hash(k), slot);
 }
 
 int64_t mm_lookup(const Ctx *c, const uint64_t *k) {
@@ -138,21 +154,22 @@ static int grow(Ctx *c) {
     return 0;
 }
 
-/* Store a new state; returns its index (or -1 with c->status set). */
-static int64_t insert(Ctx *c, const uint64_t *k, int64_t parent, ACTION_T code) {
+/* Store a new state (absent from the table, whose free slot for it is `slot` unless the
+ * table grows); returns its index (or -1 with c->status set). */
+static int64_t insert(Ctx *c, const uint64_t *k, uint64_t h, uint64_t slot, int64_t parent,
+                      ACTION_T code) {
+    uint64_t tcap = c->tcap;
     int r = grow(c);
     if (r) {
         c->status = r;
         return -1;
     }
-    uint64_t slot;
-    int64_t old = lookup(c, k, &slot);   /* recompute the slot after a rehash */
-    if (old >= 0) return old;
+    if (c->tcap != tcap) lookup_h(c, k, h, &slot);    /* rehashed: find the slot again */
     int64_t idx = c->n++;
     memcpy(c->keys + (uint64_t)idx * NW, k, sizeof(uint64_t) * NW);
     c->parent[idx] = (int32_t)parent;
     c->action[idx] = code;
-    c->table[slot] = (uint32_t)(idx + 1) | tag_of(mm_hash(k));
+    c->table[slot] = (uint32_t)(idx + 1) | tag_of(h);
     return idx;
 }
 
@@ -168,9 +185,11 @@ Ctx *mm_new(const int32_t *init, int64_t max_states, int64_t max_bytes, int64_t 
         c->wfirst[i][0] = -2;
         c->bfirst[i][0] = -2;
     }
-    uint64_t k[NW];
+    uint64_t k[NW], slot;
     mm_pack(init, k);
-    insert(c, k, -1, 0);
+    uint64_t h = mm_hash(k);
+    lookup_h(c, k, h, &slot);
+    insert(c, k, h, slot, -1, 0);
     c->level_end = c->n;
     return c;
 }
@@ -182,6 +201,7 @@ void mm_free(Ctx *c) {
     free(c->action);
     free(c->table);
     free(c->edges);
+    free(c->succ);
     free(c);
 }
 
@@ -213,11 +233,8 @@ static ACTION_T encode_action(int t, const int32_t *ch, const int64_t *o) {
     return code * (ACTION_T)NT + (ACTION_T)t;
 }
 
-/* One complete successor of the state being expanded. */
-static void handle(Ctx *c, int t, const int32_t *ch, const int64_t *o, const int64_t *pre_sp,
-                   int any_stay) {
-    c->generated++;
-    for (int i = 0; i < NTAG; i++) c->tagcount[i] += o[OFF_TAG + i];
+/* Phase 1: one complete successor of the state being expanded, in discovery order. */
+static void collect(Ctx *c, int t, const int32_t *ch, const int64_t *o) {
     int32_t post[NLEAF1];
     for (int i = 0; i < NLEAF; i++) {
         int64_t v = o[i];
@@ -230,40 +247,65 @@ static void handle(Ctx *c, int t, const int32_t *ch, const int64_t *o, const int
         }
         post[i] = (int32_t)v;
     }
-    uint64_t k[NW];
-    mm_pack(post, k);
-    ACTION_T code = encode_action(t, ch, o);
-    uint64_t slot;
-    int64_t idx = lookup(c, k, &slot);
-    int isnew = idx < 0;
-    if (isnew) {
-        idx = insert(c, k, c->head, code);
-        if (idx < 0) return;
+    if (c->nsucc >= c->succcap) {
+        int64_t nc = c->succcap * 2 + 64;
+        struct Succ *b = realloc(c->succ, sizeof(struct Succ) * nc);
+        if (!b) {
+            c->status = MM_NOMEM;
+            return;
+        }
+        c->succ = b;
+        c->succcap = nc;
     }
-    int64_t post_sp[2 * NCHK1];
-    int have_sp = 0;
-    if (any_stay || (isnew && ANY_BADSTATE)) {
-        STATEP(post, post_sp);
-        have_sp = 1;
-    }
-    for (int i = 0; i < NCHK; i++) {
-        const int64_t *q = o + OFF_CHK + 3 * i;
-        if (q[0]) {
-            c->wcount[i]++;
-            if (c->wfirst[i][0] == -2) {
-                c->wfirst[i][0] = c->head;
-                c->wfirst[i][1] = (int64_t)code;
-                c->wfirst[i][2] = idx;
+    struct Succ *e = c->succ + c->nsucc++;
+    mm_pack(post, e->key);
+    e->h = mm_hash(e->key);
+    __builtin_prefetch(c->table + (e->h & (c->tcap - 1)));
+    e->code = encode_action(t, ch, o);
+    for (int i = 0; i < NTAG; i++) e->out[i] = o[OFF_TAG + i];
+    for (int i = 0; i < 3 * NCHK; i++) e->out[NTAG + i] = o[OFF_CHK + i];
+}
+
+/* Phase 2: store the successors and record what the checks saw, in discovery order. */
+static void commit(Ctx *c, const int64_t *pre_sp, int any_stay) {
+    for (int64_t j = 0; j < c->nsucc && c->status == MM_RUNNING; j++) {
+        const struct Succ *e = c->succ + j;
+        c->generated++;
+        for (int i = 0; i < NTAG; i++) c->tagcount[i] += e->out[i];
+        uint64_t slot;
+        int64_t idx = lookup_h(c, e->key, e->h, &slot);
+        int isnew = idx < 0;
+        if (isnew) {
+            idx = insert(c, e->key, e->h, slot, c->head, e->code);
+            if (idx < 0) return;
+        }
+        int64_t post_sp[2 * NCHK1];
+        int have_sp = 0;
+        if (any_stay || (isnew && ANY_BADSTATE)) {
+            int32_t post[NLEAF1];
+            mm_unpack(e->key, post);
+            STATEP(post, post_sp);
+            have_sp = 1;
+        }
+        for (int i = 0; i < NCHK; i++) {
+            const int64_t *q = e->out + NTAG + 3 * i;
+            if (q[0]) {
+                c->wcount[i]++;
+                if (c->wfirst[i][0] == -2) {
+                    c->wfirst[i][0] = c->head;
+                    c->wfirst[i][1] = (int64_t)e->code;
+                    c->wfirst[i][2] = idx;
+                }
             }
+            int bad = CHK_BADSTATE[i] ? (isnew && have_sp && post_sp[2 * i + 1]) : (q[1] != 0);
+            if (bad && c->bfirst[i][0] == -2) {
+                c->bfirst[i][0] = c->head;
+                c->bfirst[i][1] = (int64_t)e->code;
+                c->bfirst[i][2] = idx;
+            }
+            if (CHK_LIVE[i] && pre_sp[2 * i] && have_sp && post_sp[2 * i])
+                add_edge(c, c->head, e->code, idx, 2 * i + (q[2] != 0));
         }
-        int bad = CHK_BADSTATE[i] ? (isnew && have_sp && post_sp[2 * i + 1]) : (q[1] != 0);
-        if (bad && c->bfirst[i][0] == -2) {
-            c->bfirst[i][0] = c->head;
-            c->bfirst[i][1] = (int64_t)code;
-            c->bfirst[i][2] = idx;
-        }
-        if (CHK_LIVE[i] && pre_sp[2 * i] && have_sp && post_sp[2 * i])
-            add_edge(c, c->head, code, idx, 2 * i + (q[2] != 0));
     }
 }
 
@@ -275,12 +317,13 @@ static void expand(Ctx *c, const int32_t *s) {
     for (int i = 0; i < NCHK; i++)
         if (CHK_LIVE[i] && sp[2 * i]) any_stay = 1;
     int32_t stack[MAXSTACK1][NSLOTMAX1];
+    c->nsucc = 0;
     for (int t = 0; t < NT && c->status == MM_RUNNING; t++) {
         if (!GUARD[t](s)) continue;
         int ns = T_NSLOT[t];
         if (ns == 0) {
             BODY[t](s, 0, o);
-            handle(c, t, 0, o, sp, any_stay);
+            collect(c, t, 0, o);
             continue;
         }
         int sp_ = 0;
@@ -297,7 +340,7 @@ static void expand(Ctx *c, const int32_t *s) {
                     break;
                 }
             if (open < 0) {
-                handle(c, t, ch, o, sp, any_stay);
+                collect(c, t, ch, o);
                 continue;
             }
             const int64_t *el = o + OFF_ELIG + open * NCANDMAX;
@@ -309,6 +352,7 @@ static void expand(Ctx *c, const int32_t *s) {
             }
         }
     }
+    if (c->status == MM_RUNNING) commit(c, sp, any_stay);
 }
 
 /* Expand up to `budget` states; returns the status (MM_RUNNING: call again). */

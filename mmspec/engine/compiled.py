@@ -340,7 +340,8 @@ def build(model, checks: Sequence[Check] = (), prog: Program | None = None) -> B
     return Built(plan, quick, fast, c_path)
 
 
-def _is_built(model, checks) -> bool:
+def is_built(model, checks) -> bool:
+    """Whether the compiled library for this exploration is in the cache already."""
     key = _plan_key(model, checks)
     if key is None:
         return False
@@ -361,7 +362,7 @@ def prebuild(jobs: Sequence[tuple], workers: int | None = None) -> None:
     at once, one forked process per program and one per core, so that the explorations
     that follow find them in the cache. Best effort: any failure is left for the
     exploration itself to meet and report."""
-    todo = [(m, c) for m, c in jobs if why_not_compiled(m, c) is None and not _is_built(m, c)]
+    todo = [(m, c) for m, c in jobs if why_not_compiled(m, c) is None and not is_built(m, c)]
     if len(todo) < 2 or not hasattr(os, "fork"):
         return
     workers = workers or os.cpu_count() or 1
