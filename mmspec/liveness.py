@@ -75,33 +75,41 @@ def refuse_reduction(model: Any) -> None:
                           f"{model.state_reduction!r}); run them without the reduction")
 
 
-def find_loop(edges: Sequence[tuple[Hashable, Any, Hashable, bool]]
+def find_loop(edges: Sequence[tuple[Hashable, Any, Hashable, bool]], first: int | None = None
               ) -> tuple[Hashable, list[tuple[Any, Hashable]]] | None:
     """A cycle through an accepting edge in the graph given by ``edges``.
 
     ``edges`` are ``(u, label, v, accepting)`` in discovery order (deterministic). Returns
     ``(u, [(label, node), ...])``: the loop starts at ``u``, takes the listed edges and its
-    last node is ``u`` again; or None if no accepting edge lies on a cycle.
+    last node is ``u`` again; or None if no accepting edge lies on a cycle. The loop is the
+    first accepting edge ``u -> v`` whose ends are strongly connected, then a shortest path
+    from ``v`` back to ``u`` (networkx's); each of its edges is labelled by the first edge
+    with the same ends (an accepting one if there is one). ``first``: the position of that
+    accepting edge when the caller has found it already (the compiled engine does, in C).
     """
     g = nx.DiGraph()
+    g.add_edges_from((u, v) for u, _, v, _ in edges)
+    if first is None:
+        comp: dict = {}
+        for k, c in enumerate(nx.strongly_connected_components(g)):
+            for n in c:
+                comp[n] = k
+        first = next((j for j, (u, _, v, acc) in enumerate(edges)
+                      if acc and comp[u] == comp[v]), None)
+        if first is None:
+            return None
+    u, a, v, _ = edges[first]
+    if u == v:
+        return u, [(a, v)]
+    path = nx.shortest_path(g, v, u)
+    want = set(zip(path, path[1:]))
     label: dict = {}
-    for u, a, v, acc in edges:
-        old = label.get((u, v))
-        if old is None or (acc and not old[1]):
-            label[(u, v)] = (a, acc)
-        g.add_edge(u, v)
-    comp: dict = {}
-    for k, c in enumerate(nx.strongly_connected_components(g)):
-        for n in c:
-            comp[n] = k
-    for u, a, v, acc in edges:
-        if not acc or comp[u] != comp[v]:
-            continue
-        if u == v:
-            return u, [(a, v)]
-        path = nx.shortest_path(g, v, u)
-        return u, [(a, v)] + [(label[(x, y)][0], y) for x, y in zip(path, path[1:])]
-    return None
+    for x, b, y, acc in edges:
+        if (x, y) in want:
+            old = label.get((x, y))
+            if old is None or (acc and not old[1]):
+                label[(x, y)] = (b, acc)
+    return u, [(a, v)] + [(label[(x, y)][0], y) for x, y in zip(path, path[1:])]
 
 
 def lasso_search(inits: Iterable[Hashable],

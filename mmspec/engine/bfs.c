@@ -403,6 +403,89 @@ int64_t mm_check(const Ctx *c, int i, int which) {
     return c->bfirst[i][which - 4];
 }
 
+/* Liveness: the position, among the recorded edges of liveness check `chk` (in discovery
+ * order), of the first accepting edge whose two ends lie in one strongly connected
+ * component of the graph of those edges; -1 if there is none (no lasso). Components by an
+ * iterative Tarjan over the state indices (membership does not depend on the algorithm). */
+int64_t mm_first_lasso_edge(const Ctx *c, int chk) {
+    int64_t n = c->n, m = 0;
+    for (int64_t j = 0; j < c->nedges; j++)
+        if ((c->edges[4 * j + 3] >> 1) == chk) m++;
+    if (!m) return -1;
+    int64_t *start = calloc(n + 1, sizeof(int64_t));
+    int64_t *adj = malloc(sizeof(int64_t) * m);
+    int64_t *idx = malloc(sizeof(int64_t) * n), *low = malloc(sizeof(int64_t) * n);
+    int64_t *comp = malloc(sizeof(int64_t) * n), *stk = malloc(sizeof(int64_t) * n);
+    int64_t *cs = malloc(sizeof(int64_t) * n), *ce = malloc(sizeof(int64_t) * n);
+    char *on = calloc(n, 1);
+    int64_t res = -2;
+    if (!start || !adj || !idx || !low || !comp || !stk || !cs || !ce || !on) goto out;
+    for (int64_t j = 0; j < c->nedges; j++)
+        if ((c->edges[4 * j + 3] >> 1) == chk) start[c->edges[4 * j] + 1]++;
+    for (int64_t u = 0; u < n; u++) start[u + 1] += start[u];
+    {
+        int64_t *fill = malloc(sizeof(int64_t) * (n + 1));
+        if (!fill) goto out;
+        memcpy(fill, start, sizeof(int64_t) * (n + 1));
+        for (int64_t j = 0; j < c->nedges; j++)
+            if ((c->edges[4 * j + 3] >> 1) == chk) adj[fill[c->edges[4 * j]]++] = c->edges[4 * j + 2];
+        free(fill);
+    }
+    for (int64_t u = 0; u < n; u++) idx[u] = -1;
+    int64_t counter = 0, sp = 0, ncomp = 0;
+    for (int64_t r = 0; r < n; r++) {
+        if (idx[r] >= 0 || start[r] == start[r + 1]) continue;
+        int64_t depth = 0;
+        cs[0] = r;
+        ce[0] = start[r];
+        idx[r] = low[r] = counter++;
+        stk[sp++] = r;
+        on[r] = 1;
+        while (depth >= 0) {
+            int64_t u = cs[depth];
+            if (ce[depth] < start[u + 1]) {
+                int64_t v = adj[ce[depth]++];
+                if (idx[v] < 0) {
+                    idx[v] = low[v] = counter++;
+                    stk[sp++] = v;
+                    on[v] = 1;
+                    depth++;
+                    cs[depth] = v;
+                    ce[depth] = start[v];
+                } else if (on[v] && idx[v] < low[u]) {
+                    low[u] = idx[v];
+                }
+                continue;
+            }
+            if (low[u] == idx[u]) {
+                int64_t w;
+                do {
+                    w = stk[--sp];
+                    on[w] = 0;
+                    comp[w] = ncomp;
+                } while (w != u);
+                ncomp++;
+            }
+            depth--;
+            if (depth >= 0 && low[u] < low[cs[depth]]) low[cs[depth]] = low[u];
+        }
+    }
+    res = -1;
+    for (int64_t j = 0, k = 0; j < c->nedges; j++) {
+        const int64_t *e = c->edges + 4 * j;
+        if ((e[3] >> 1) != chk) continue;
+        if ((e[3] & 1) && idx[e[0]] >= 0 && idx[e[2]] >= 0 && comp[e[0]] == comp[e[2]]) {
+            res = k;
+            break;
+        }
+        k++;
+    }
+out:
+    free(start); free(adj); free(idx); free(low); free(comp); free(stk); free(cs); free(ce);
+    free(on);
+    return res;
+}
+
 int64_t mm_tag(const Ctx *c, int i) { return c->tagcount[i]; }
 const int64_t *mm_edges(const Ctx *c) { return c->edges; }
 void mm_key(const Ctx *c, int64_t idx, uint64_t *out) {

@@ -128,16 +128,16 @@ class Built:
         self.proc = None
 
     def start_fast(self) -> None:
-        if self.fast is None or self.proc is not None:
-            return
-        self.proc = _background_build(self.c_path, self.fast)
+        """Have the -O1 library built, unless a background build is running already (it
+        may be building this one: compare queues them all)."""
+        if self.fast is not None and self.proc is None:
+            self.proc = _background_build((self.c_path, self.fast))
 
     def upgrade(self) -> None:
-        if self.fast is None or self.proc is None or self.proc.poll() is None:
-            return
-        if _cached_lib(self.fast):
+        if self.fast is not None and self.fast.with_suffix(".sha256").exists() \
+                and _cached_lib(self.fast):
             self.lib = _load(self.fast)
-        self.fast = None
+            self.fast = None
 
     def successors(self, leaves: Sequence[int], limit: int = 4096):
         """Every successor of a state (its leaves) as ``(action, post leaves, outputs)``,
@@ -169,6 +169,7 @@ def _load(path: Path):
             ("mm_run", ctypes.c_int, [vp, i64]), ("mm_stat", i64, [vp, ctypes.c_int]),
             ("mm_check", i64, [vp, ctypes.c_int, ctypes.c_int]),
             ("mm_tag", i64, [vp, ctypes.c_int]), ("mm_edges", ctypes.POINTER(i64), [vp]),
+            ("mm_first_lasso_edge", i64, [vp, ctypes.c_int]),
             ("mm_key", None, [vp, i64, u64p]), ("mm_parent", i64, [vp, i64]),
             ("mm_action", ctypes.c_uint64, [vp, i64]), ("mm_lookup", i64, [vp, u64p]),
             ("mm_step", ctypes.c_int, [i32p, ctypes.c_int, i32p, ctypes.POINTER(i64)]),
@@ -225,15 +226,17 @@ def _compile(level: str, c_path: Path, so: Path) -> None:
 _BACKGROUND: list = []
 
 
-def _background_build(c_path: Path, so: Path):
-    """Build the -O1 library in a separate process that installs it in the cache itself
-    (it may outlive this process); at most one such build at a time."""
+def _background_build(*pairs: tuple[Path, Path]):
+    """Build -O1 libraries (``(source, library)`` pairs, in order) in a separate process that
+    installs each in the cache itself (it may outlive this process); at most one such
+    process at a time."""
     import sys
     _BACKGROUND[:] = [p for p in _BACKGROUND if p.poll() is None]
-    if _BACKGROUND:
+    if _BACKGROUND or not pairs:
         return None
-    proc = subprocess.Popen([sys.executable, "-m", "mmspec.engine.compiled", "-O1", str(c_path),
-                             str(so)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    args = [str(x) for pair in pairs for x in pair]
+    proc = subprocess.Popen([sys.executable, "-m", "mmspec.engine.compiled", "-O1", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     _BACKGROUND.append(proc)
     return proc
@@ -340,21 +343,23 @@ def build(model, checks: Sequence[Check] = (), prog: Program | None = None) -> B
     return Built(plan, quick, fast, c_path)
 
 
-def is_built(model, checks) -> bool:
-    """Whether the compiled library for this exploration is in the cache already."""
+def _plan_src(model, checks) -> str | None:
+    """The source hash of this exploration's cached plan (None if none is cached)."""
     key = _plan_key(model, checks)
     if key is None:
-        return False
-    plan_file = cache_dir() / f"plan-{key}.json"
-    if not plan_file.is_file():
-        return False
+        return None
     try:
         import json
-        src = json.loads(plan_file.read_text())["src"]
+        return json.loads((cache_dir() / f"plan-{key}.json").read_text())["src"]
     except (OSError, ValueError, KeyError):
-        return False
+        return None
+
+
+def is_built(model, checks) -> bool:
+    """Whether the compiled library for this exploration is in the cache already."""
+    src = _plan_src(model, checks)
     d = cache_dir()
-    return _cached_lib(d / f"{src}.O1.so") or _cached_lib(d / f"{src}.O0.so")
+    return src is not None and (_cached_lib(d / f"{src}.O1.so") or _cached_lib(d / f"{src}.O0.so"))
 
 
 def prebuild(jobs: Sequence[tuple], workers: int | None = None) -> None:
@@ -386,6 +391,13 @@ def prebuild(jobs: Sequence[tuple], workers: int | None = None) -> None:
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass
+    # then the optimised libraries, one after the other, while the explorations run
+    pairs = []
+    for model, checks in todo:
+        src = _plan_src(model, checks)
+        if src is not None:
+            pairs.append((cache_dir() / f"{src}.c", cache_dir() / f"{src}.O1.so"))
+    _background_build(*pairs)
 
 
 def why_not_compiled(model, checks: Sequence[Check]) -> str | None:
@@ -549,7 +561,16 @@ class _Decoder:
         return replay(self.model, s0, [a for a, _ in steps], [t for _, t in steps])
 
     def lasso(self, i: int, find_loop):
+        """The lasso of liveness check ``i`` exactly as :func:`mmspec.liveness.find_loop`
+        finds it on the recorded edges; which accepting edge closes a loop is decided in C
+        (strongly connected components), so a check without a lasso never builds the
+        graph in Python."""
         lib = self.b.lib
+        k = lib.mm_first_lasso_edge(self.ctx, i)
+        if k == -2:
+            raise MmspecError("compiled engine: out of memory finding a lasso")
+        if k < 0:
+            return None
         n = lib.mm_stat(self.ctx, 8)
         raw = lib.mm_edges(self.ctx)
         edges = []
@@ -557,10 +578,7 @@ class _Decoder:
             pre, code, post, tag = raw[4 * j], raw[4 * j + 1], raw[4 * j + 2], raw[4 * j + 3]
             if tag >> 1 == i:
                 edges.append((pre, code, post, bool(tag & 1)))
-        found = find_loop(edges)
-        if found is None:
-            return None
-        u, loop = found
+        u, loop = find_loop(edges, first=k)
         s0, steps = self.path(u)
         loop_start = len(steps)
         steps += [(self.action(code), self.state(v)) for code, v in loop]
@@ -577,9 +595,12 @@ class _Decoder:
         return out
 
 
-if __name__ == "__main__":       # the background build: python -m mmspec.engine.compiled LEVEL C SO
+if __name__ == "__main__":       # background builds: python -m mmspec.engine.compiled LEVEL C SO ...
     import sys as _sys
-    try:
-        _compile(_sys.argv[1], Path(_sys.argv[2]), Path(_sys.argv[3]))
-    except MmspecError:
-        _sys.exit(1)
+    _a = _sys.argv[2:]
+    for _c, _so in zip(_a[::2], _a[1::2]):
+        if not _cached_lib(Path(_so)):
+            try:
+                _compile(_sys.argv[1], Path(_c), Path(_so))
+            except MmspecError:
+                pass
