@@ -492,6 +492,9 @@ void mm_key(const Ctx *c, int64_t idx, uint64_t *out) {
     memcpy(out, c->keys + (uint64_t)idx * NW, sizeof(uint64_t) * NW);
 }
 int64_t mm_parent(const Ctx *c, int64_t idx) { return c->parent[idx]; }
+const uint64_t *mm_keys(const Ctx *c) { return c->keys; }
+const int32_t *mm_parents(const Ctx *c) { return c->parent; }
+const ACTION_T *mm_actions(const Ctx *c) { return c->action; }
 uint64_t mm_action(const Ctx *c, int64_t idx) { return (uint64_t)c->action[idx]; }
 
 /* The step function alone (tests, simulation): guard of template t in s; if enabled, the

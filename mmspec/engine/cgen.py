@@ -177,6 +177,23 @@ class DriverShape:
                 victims.append(tuple(self.slots[t][k][1][d - 1]))
         return self.actions[t]._replace(victims=tuple(victims))
 
+    def encode_action(self, action) -> int:
+        """The code of an :class:`~mmspec.state.Action` (inverse of :meth:`decode_action`;
+        each victim is given to the first remaining choice slot that can take it)."""
+        base = action._replace(victims=())
+        t = self.actions.index(base)
+        digits = [0] * len(self.slots[t])
+        k = 0
+        for v in action.victims:
+            while tuple(v) not in [tuple(c) for c in self.slots[t][k][1]]:
+                k += 1
+            digits[k] = [tuple(c) for c in self.slots[t][k][1]].index(tuple(v)) + 1
+            k += 1
+        code = 0
+        for k in range(len(digits) - 1, -1, -1):
+            code = code * (self.ncands[t][k] + 1) + digits[k]
+        return code * self.nt + t
+
     def unpack(self, key) -> list[int]:
         lay, out = self.layout, []
         for i in range(self.nleaf):

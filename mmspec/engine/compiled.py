@@ -170,6 +170,8 @@ def _load(path: Path):
             ("mm_check", i64, [vp, ctypes.c_int, ctypes.c_int]),
             ("mm_tag", i64, [vp, ctypes.c_int]), ("mm_edges", ctypes.POINTER(i64), [vp]),
             ("mm_first_lasso_edge", i64, [vp, ctypes.c_int]),
+            ("mm_keys", ctypes.c_void_p, [vp]), ("mm_parents", ctypes.c_void_p, [vp]),
+            ("mm_actions", ctypes.c_void_p, [vp]),
             ("mm_key", None, [vp, i64, u64p]), ("mm_parent", i64, [vp, i64]),
             ("mm_action", ctypes.c_uint64, [vp, i64]), ("mm_lookup", i64, [vp, u64p]),
             ("mm_step", ctypes.c_int, [i32p, ctypes.c_int, i32p, ctypes.POINTER(i64)]),
@@ -419,10 +421,21 @@ def why_not_compiled(model, checks: Sequence[Check]) -> str | None:
     return None
 
 
+def digest_arrays(keys: bytes, parents: bytes, actions: bytes) -> str:
+    """A digest of a search's parent map in discovery order: the packed states (8-byte
+    words), parent indices (int32) and action codes (uint64), little-endian."""
+    h = hashlib.sha256()
+    for part in (keys, parents, actions):
+        h.update(hashlib.sha256(part).digest())
+    return h.hexdigest()
+
+
 def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None = None,
                      time_limit: float | None = None, keep_parents: bool = False,
-                     progress: Callable | None = None, memory_limit_kib: int | None = None):
-    """:func:`mmspec.explore.explore` on the compiled engine (same result, same order)."""
+                     progress: Callable | None = None, memory_limit_kib: int | None = None,
+                     digest: bool = False):
+    """:func:`mmspec.explore.explore` on the compiled engine (same result, same order).
+    With ``digest``, returns ``(result, digest_arrays(...) of the parent map)``."""
     from ..explore import CellResult, Progress, Result, SearchInterrupted, Stats, current_rss_kib
     from ..liveness import find_loop, refuse_reduction
     t0 = time.perf_counter()
@@ -511,7 +524,17 @@ def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None =
         coverage = tuple(sorted((t, lib.mm_tag(ctx, j)) for j, t in enumerate(sh.tags)
                                 if lib.mm_tag(ctx, j)))
         parents = dec.parent_dict() if keep_parents else None
-        return Result(model.name, tuple(cells), stats, coverage, parents)
+        res = Result(model.name, tuple(cells), stats, coverage, parents)
+        if not digest:
+            return res
+        import array
+        n = stats.distinct
+        keys = ctypes.string_at(lib.mm_keys(ctx), 8 * sh.nw * n)
+        par = ctypes.string_at(lib.mm_parents(ctx), 4 * n)
+        asz = 4 if sh.action_t == "uint32_t" else 8
+        acts = array.array("Q", array.array("I" if asz == 4 else "Q",
+                                            ctypes.string_at(lib.mm_actions(ctx), asz * n)))
+        return res, digest_arrays(keys, par, acts.tobytes())
     finally:
         lib.mm_free(ctx)
 
