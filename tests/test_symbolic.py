@@ -11,6 +11,7 @@
 - k-induction proves zone_cma and refutes migrate_cma (atomic_while_kswapd_sleeps).
 """
 
+import dataclasses
 import io
 import random
 
@@ -78,15 +79,15 @@ def test_every_operation_has_pythons_semantics(op, brange):
 
 @pytest.mark.parametrize("design", ["migrate_cma", "zone_cma", "sticky_movable"])
 def test_templates_translate_like_evaluate(design):
-    """Every template's guard, post-state, effect, choice and check expressions, on random
-    states within the layout's bounds and every candidate of its choice slots, in both
-    encodings."""
+    """Every template's guard, post-state, effect, choice and check expressions, on the
+    initial state and a random state within the layout's bounds, for every candidate of
+    its choice slots, in both encodings."""
     m = _model(design)
     prog = symbolic_program(m, SAFETY)
     lay = prog.layout
     rnd = random.Random(1)
     states = [lay.encode(m.init_states()[0])] + [
-        [rnd.randint(lo, hi) for lo, hi in zip(lay.lo, lay.hi)] for _ in range(2)]
+        [rnd.randint(lo, hi) for lo, hi in zip(lay.lo, lay.hi)]]
     picks = {t: max([len(c) for (_, c), x in zip(tpl.slots, tpl.choice_inputs)
                      if not isinstance(x, int)] + [1]) for t, tpl in enumerate(prog.templates)}
     for width in (None, Unrolling.width_for(prog, range(len(SAFETY)))):
@@ -137,7 +138,23 @@ def test_bmc_bounded_where_bfs_holds():
     prog = symbolic_program(m, [ck])
     r = bmc(m, ck, 3, prog=prog)
     assert (r.verdict, r.depth, len(r.per_depth_s)) == ("BOUNDED", 3, 3)
-    assert range_lemma(m, prog)
+    assert range_lemma(m, prog) is not None
+
+
+def test_bmc_without_the_range_lemma_checks_the_bounds_at_every_depth():
+    m = _model("migrate_cma")
+    prog = symbolic_program(m, [ATOMIC])
+    prog._z3_range_lemma = None                 # as if Houdini had not proved the bounds
+    r = bmc(m, ATOMIC, 6, prog=prog)
+    assert (r.verdict, r.depth) == ("VIOLATED", 6)
+    # a layout whose bounds the rules leave (NR_FREE_PAGES >= 6: six allocations go below)
+    lay = prog.layout
+    lo = list(lay.lo)
+    lo[lay.names.index("Normal.NR_FREE_PAGES")] = 6
+    narrow = dataclasses.replace(prog, layout=dataclasses.replace(lay, lo=tuple(lo)))
+    narrow._z3_range_lemma = None
+    with pytest.raises(MmspecError, match=r"Normal.NR_FREE_PAGES = 5, outside its derived range"):
+        bmc(m, ATOMIC, 6, prog=narrow)
 
 
 def _bfs_levels(model, depth):

@@ -8,10 +8,12 @@ the Python step function (:func:`mmspec.trace.replay`) and printed like a BFS tr
 The bit-vector encoding (default) is exact: its width holds every value of every
 expression while the states lie within the layout's bounds
 (:func:`~mmspec.engine.z3expr.program_width`), and that they do is proved once per program
-(:func:`~mmspec.engine.invariants.range_lemma`; the bounds are then asserted on every
-frame). Where the lemma fails, every depth's query asks for a violation *or* a step
-leaving the bounds instead (slower); the latter stops the run with an error (a model bug,
-as in the compiled engine), so a depth found UNSAT proves the next frame within bounds.
+(:func:`~mmspec.engine.invariants.range_lemma`), together with auxiliary invariants
+(conservation, accounting) that BMC asserts on every frame: proved facts, they leave the
+answer as it is and make deep UNSAT depths several times cheaper. Where the lemma fails,
+every depth's query asks for a violation *or* a step leaving the bounds instead (slower);
+the latter stops the run with an error (a model bug, as in the compiled engine), so a
+depth found UNSAT proves the next frame within bounds.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from ..errors import MmspecError
 from ..kernel import Allocator
 from ..state import State
 from ..trace import Trace, replay
-from .invariants import range_lemma
+from .invariants import invariant_width, range_lemma
 from .lower import Program
 from .unroll import Unrolling, solver_for, symbolic_program
 
@@ -51,10 +53,15 @@ def _indices(prog: Program, checks: Sequence[Check]) -> list[int]:
         raise MmspecError("the traced program does not hold every check asked for") from None
 
 
-def _unrolling(model: Allocator, checks: Sequence[Check], prog: Program | None, bitvec: bool):
+def _unrolling(model: Allocator, checks: Sequence[Check], prog: Program | None, bitvec: bool,
+               lemma=None):
     prog = prog if prog is not None else symbolic_program(model, checks)
     idx = _indices(prog, checks)
-    width = Unrolling.width_for(prog, idx) if bitvec else None
+    width = None
+    if bitvec:
+        width = Unrolling.width_for(prog, idx)
+        if lemma is not None:
+            width = max(width, invariant_width(model, prog))
     return Unrolling(prog, width), idx
 
 
@@ -86,13 +93,14 @@ def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
     ``bitvec``: the bit-vector encoding, else mathematical integers; ``progress(depth,
     seconds)`` after each depth without a counterexample for some check."""
     t0 = time.perf_counter()
-    un, idx = _unrolling(model, checks, prog, bitvec)
+    prog = prog if prog is not None else symbolic_program(model, checks)
+    # within the layout's bounds the traced rules and the width are exact: proved once per
+    # program (with invariants asserted on every frame), or checked at every depth
+    lemma = range_lemma(model, prog)
+    un, idx = _unrolling(model, checks, prog, bitvec, lemma)
     init = model.init_states()[0]
     sol = solver_for(un.width)
     sol.add(un.init_constraint())
-    # within the layout's bounds the traced rules and the width are exact: proved once per
-    # program, or checked at every depth
-    lemma = range_lemma(model, un.prog)
     res: dict[int, BmcResult] = {}
     for j, ci in enumerate(idx):
         if _check(sol, un.bad_initial(ci))[0] == z3.sat:
@@ -103,9 +111,9 @@ def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
             break
         td = time.perf_counter()
         sol.add(*un.trans(k))
-        if lemma:
-            sol.add(un.in_range(k + 1))
-        oob = z3.BoolVal(False) if lemma else un.out_of_range(k)
+        if lemma is not None:
+            sol.add(*lemma.on(model, un, k + 1))
+        oob = z3.BoolVal(False) if lemma is not None else un.out_of_range(k)
         # one query for every pending check; a model names the checks it violates
         while len(res) < len(idx):
             todo = [(j, un.bad(k, ci)) for j, ci in enumerate(idx) if j not in res]

@@ -22,7 +22,7 @@ from ..kernel import Allocator
 from ..state import State
 from ..trace import Trace
 from .bmc import bmc
-from .invariants import houdini
+from .invariants import houdini, range_lemma
 from .lower import Program
 from .unroll import Unrolling, symbolic_program
 
@@ -51,6 +51,7 @@ def prove(model: Allocator, check: Check, *, max_k: int = 8, observed: Sequence[
     ci = [c.name for c in prog.checks].index(check.name)
     obs = list(observed) or list(model.init_states())
     h = houdini(model, prog, obs, time_limit=time_limit / 2)
+    range_lemma(model, prog, h)                  # (for the base case's BMC)
 
     def result(verdict, k, trace=None, note=""):
         return ProveResult(verdict, k, trace, h.names, h.dropped, time.perf_counter() - t0, note)
@@ -63,10 +64,10 @@ def prove(model: Allocator, check: Check, *, max_k: int = 8, observed: Sequence[
     st = Unrolling(prog, tag="step")
     sol = z3.Solver()
     sol.set("timeout", int(max(1.0, time_limit - (time.perf_counter() - t0)) * 1000))
-    sol.add(*h.on(model, st, 0, obs))
+    sol.add(*h.on(model, st, 0))
     sol.add(z3.Not(st.bad_initial(ci)))
     for k in range(max_k + 1):
-        sol.add(*st.trans(k), *h.on(model, st, k + 1, obs))
+        sol.add(*st.trans(k), *h.on(model, st, k + 1))
         sol.add(*[z3.Not(st.equal(j, k + 1)) for j in range(k + 1)])     # a simple path
         sol.push()
         sol.add(st.bad(k, ci))

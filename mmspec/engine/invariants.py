@@ -7,8 +7,9 @@ state they reach against the bounds; the z3 engines prove instead that the bound
 invariant: :func:`range_lemma` runs Houdini over candidates that include every leaf's
 bounds, and if every bound survives (holds initially and is inductive together with the
 other survivors, each step taken from a state satisfying all of them, so within bounds)
-every reachable state is within bounds, at every depth. BMC then asserts the bounds on
-every frame; k-induction assumes the survivors on every frame of its step.
+every reachable state satisfies every survivor, at every depth. BMC then asserts the
+survivors on every frame (facts about reachable states: they cut the solver's search
+without changing the answer); k-induction assumes them on every frame of its step.
 
 Candidates: page conservation and counter accounting per zone and pageblock, per-class
 limits, each varying leaf's bounds, and with a sample of reachable states the ranges
@@ -29,8 +30,10 @@ from ..state import State
 from ..vocab import GFP_CLASSES, Migratetype
 from .lower import Program
 from .unroll import Unrolling
+from .z3expr import signed_bits
 
-__all__ = ["Candidate", "candidates", "Houdini", "houdini", "range_lemma"]
+__all__ = ["Candidate", "Sample", "candidates", "Houdini", "houdini", "range_lemma",
+           "invariant_width"]
 
 _C = int(Migratetype.MIGRATE_CMA)
 
@@ -70,51 +73,74 @@ def _structural(model: Allocator, s: State) -> list[Candidate]:
     return out
 
 
-def _observed(model: Allocator, s: State, observed: Sequence[State]) -> list[Candidate]:
+@dataclass
+class Sample:
+    """What the candidates need from a sample of reachable states (computed once)."""
+    lo: list                      # per leaf: least value observed
+    hi: list                      # per leaf: largest value observed
+    mts: dict                     # (zone, pageblock) -> migratetypes observed
+    least_free: dict              # kswapd phase -> per zone (least NR_FREE_PAGES, least non-CMA)
+
+    @classmethod
+    def of(cls, un: Unrolling, observed: Sequence[State]) -> "Sample | None":
+        if not observed:
+            return None
+        enc = [un.lay.encode(o) for o in observed]
+        cols = list(zip(*enc))
+        mts: dict = {}
+        least: dict = {}
+        for o in observed:
+            for p, z in enumerate(o.zones):
+                for b, blk in enumerate(z.blocks):
+                    mts.setdefault((p, b), set()).add(int(blk.mt))
+            row = least.setdefault(int(o.kswapd), [[z.nr_free, z.nr_free - z.nr_free_cma]
+                                                   for z in o.zones])
+            for p, z in enumerate(o.zones):
+                row[p][0] = min(row[p][0], z.nr_free)
+                row[p][1] = min(row[p][1], z.nr_free - z.nr_free_cma)
+        return cls([min(c) for c in cols], [max(c) for c in cols],
+                   {k: sorted(v) for k, v in mts.items()}, least)
+
+
+def _observed(model: Allocator, s: State, sample: Sample) -> list[Candidate]:
     out = []
     for p, z in enumerate(s.zones):
         for b, blk in enumerate(z.blocks):
-            mts = sorted({int(o.zones[p].blocks[b].mt) for o in observed})
+            mts = sample.mts[(p, b)]
             out.append(Candidate(f"{model.layout[p].label} pageblock {b}: migratetype in {mts}",
                                  z3.Or(*[blk.mt == v for v in mts])))
-    for ph in sorted({int(o.kswapd) for o in observed}):
-        sub = [o for o in observed if o.kswapd == ph]
+    for ph, row in sorted(sample.least_free.items()):
         for p, z in enumerate(s.zones):
             lab = model.layout[p].label
-            for what, term, val in (("NR_FREE_PAGES", z.nr_free, lambda o: o.zones[p].nr_free),
-                                    ("free non-CMA", z.nr_free - z.nr_free_cma,
-                                     lambda o: o.zones[p].nr_free - o.zones[p].nr_free_cma)):
-                lo = min(val(o) for o in sub)
+            for what, term, lo in (("NR_FREE_PAGES", z.nr_free, row[p][0]),
+                                   ("free non-CMA", z.nr_free - z.nr_free_cma, row[p][1])):
                 out.append(Candidate(f"kswapd phase {ph} => {lab} {what} >= {lo}",
                                      z3.Implies(s.kswapd == ph, term >= lo)))
     return out
 
 
 def candidates(model: Allocator, un: Unrolling, k: int,
-               observed: Sequence[State] = ()) -> list[Candidate]:
+               sample: Sample | None = None) -> list[Candidate]:
     """Candidate invariants on frame k of ``un``: the same list (names, order) for every
     frame. Candidates that are constant for the layout are left out."""
     s = un.state(k)
     lay = un.lay
     out = _structural(model, s)
-    if observed:
-        out += _observed(model, s, observed)
-    obs = [lay.encode(o) for o in observed]
+    if sample is not None:
+        out += _observed(model, s, sample)
     for i, x in enumerate(un.frame(k).leaves):
         if isinstance(x, (bool, int)):
             continue
         name, lo, hi = lay.names[i], lay.lo[i], lay.hi[i]
         if z3.is_bool(x):
-            if obs and len({o[i] for o in obs}) == 1:
-                out.append(Candidate(f"{name} == {bool(obs[0][i])}", x == bool(obs[0][i])))
+            if sample is not None and sample.lo[i] == sample.hi[i]:
+                out.append(Candidate(f"{name} == {bool(sample.lo[i])}", x == bool(sample.lo[i])))
             continue
         out.append(Candidate(f"{name} in [{lo}, {hi}]", z3.And(x >= lo, x <= hi), True))
-        if obs:
-            olo, ohi = min(o[i] for o in obs), max(o[i] for o in obs)
-            if olo > lo:
-                out.append(Candidate(f"{name} >= {olo}", x >= olo))
-            if ohi < hi:
-                out.append(Candidate(f"{name} <= {ohi}", x <= ohi))
+        if sample is not None and sample.lo[i] > lo:
+            out.append(Candidate(f"{name} >= {sample.lo[i]}", x >= sample.lo[i]))
+        if sample is not None and sample.hi[i] < hi:
+            out.append(Candidate(f"{name} <= {sample.hi[i]}", x <= sample.hi[i]))
     return [c for c in out if not isinstance(c.term, bool)]
 
 
@@ -124,10 +150,11 @@ class Houdini:
     alive: list[int]              # their indices in the candidate list
     dropped: int                  # candidates refuted
     bounds_proved: bool           # every leaf's layout bounds survived
+    sample: Sample | None = None  # the sample the candidates were built from
 
-    def on(self, model: Allocator, un: Unrolling, k: int, observed: Sequence[State] = ()) -> list:
-        """The proved invariants on frame k of ``un`` (built with the same ``observed``)."""
-        cs = candidates(model, un, k, observed)
+    def on(self, model: Allocator, un: Unrolling, k: int) -> list:
+        """The proved invariants on frame k of ``un``."""
+        cs = candidates(model, un, k, self.sample)
         return [cs[i].term for i in self.alive]
 
 
@@ -136,7 +163,8 @@ def houdini(model: Allocator, prog: Program, observed: Sequence[State] = (),
     """The largest subset of the candidates that holds initially and is inductive (Int
     encoding, one step from an unconstrained frame satisfying the subset)."""
     un = Unrolling(prog, tag="houdini")
-    c0, c1 = candidates(model, un, 0, observed), candidates(model, un, 1, observed)
+    sample = Sample.of(un, observed)
+    c0, c1 = candidates(model, un, 0, sample), candidates(model, un, 1, sample)
     sol = z3.Solver()
     sol.set("timeout", int(time_limit * 1000))
     sol.add(*un.trans(0))
@@ -162,14 +190,29 @@ def houdini(model: Allocator, prog: Program, observed: Sequence[State] = (),
         dropped += len(bad)
     kept = set(alive)
     bounds = all(i in kept for i, c in enumerate(c0) if c.bound)
-    return Houdini([c0[i].name for i in alive], alive, dropped, bounds)
+    return Houdini([c0[i].name for i in alive], alive, dropped, bounds, sample)
 
 
-def range_lemma(model: Allocator, prog: Program) -> bool:
-    """Whether every reachable state is proved to lie within the layout's bounds (see the
-    module doc); computed once per program."""
-    hit = getattr(prog, "_z3_range_lemma", None)
-    if hit is None:
-        hit = houdini(model, prog).bounds_proved
-        prog._z3_range_lemma = hit              # type: ignore[attr-defined]
-    return hit
+def range_lemma(model: Allocator, prog: Program, known: Houdini | None = None) -> Houdini | None:
+    """The proved invariants of ``prog`` if they include every leaf's layout bounds (so
+    every reachable state lies within them, see the module doc), else None; computed once
+    per program (``known``: a Houdini run on ``prog`` that may have proved it already)."""
+    if not hasattr(prog, "_z3_range_lemma"):
+        h = known if known is not None and known.bounds_proved else None
+        if h is None:
+            try:
+                h = houdini(model, prog)
+            except MmspecError:                 # z3 gave up: no lemma (BMC checks bounds)
+                h = None
+        prog._z3_range_lemma = h if h is not None and h.bounds_proved else None  # type: ignore[attr-defined]
+    return prog._z3_range_lemma                                    # type: ignore[attr-defined]
+
+
+def invariant_width(model: Allocator, prog: Program) -> int:
+    """Bits of signed bit-vectors holding every term of the candidates on a state within
+    the layout's bounds: each is a sum of distinct leaves (at most once each, sign
+    either) compared with a constant at most a zone's pages or a class limit."""
+    lay = prog.layout
+    total = sum(max(abs(a), abs(b)) for a, b in zip(lay.lo, lay.hi))
+    const = max([z.managed for z in model.layout] + list(model.limits) + [model.ppb])
+    return signed_bits(-(total + const), total + const)

@@ -198,13 +198,6 @@ class Unrolling:
                 parts += [y < self._const(lay.lo[i]), y > self._const(lay.hi[i])]
         return z3.Or(*parts) if parts else z3.BoolVal(False)
 
-    def in_range(self, k: int) -> Any:
-        """Frame k's varying leaves lie within the layout's bounds."""
-        lay = self.lay
-        return z3.And(*[z3.And(x >= self._const(lay.lo[i]), x <= self._const(lay.hi[i]))
-                        for i, x in enumerate(self.frame(k).leaves)
-                        if not isinstance(x, (bool, int)) and not z3.is_bool(x)])
-
     def bad(self, k: int, ci: int) -> Any:
         """Check ``ci`` (its index in the program) violated by the step from frame k (a
         state check: by frame k+1)."""
