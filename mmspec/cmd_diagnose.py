@@ -27,7 +27,7 @@ def register(subparsers, add_scope_args) -> None:
     p.add_argument("--kernel", metavar="VERSION", help="the kernel version, if the format "
                    "alone does not pin it (e.g. 5.10)")
     p.add_argument("--design", action="append", metavar="NAME",
-                   help="compare only these designs (default: every design)")
+                   help="compare only these designs (repeatable; default: every design)")
     p.add_argument("--no-explore", action="store_true", help="skip the design comparison")
     p.add_argument("--scaled-pageblocks", type=int, default=5, metavar="N",
                    help="pageblocks of the scaled-down zone the designs run on (2..12; "

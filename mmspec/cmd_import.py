@@ -20,7 +20,13 @@ __all__ = ["register", "cmd_import"]
 
 def register(subparsers, add_scope_args) -> None:
     p = subparsers.add_parser("import", help="read a machine's /proc and /sys files (a "
-                              "directory or tarball) and write scope files")
+                              "directory or tarball) and write scope files",
+                              description="Write a machine's zones as scope files for "
+                              "`--scope FILE`. Both files are complete scopes (complete = "
+                              "true: exactly the machine's zones, nothing taken from the "
+                              "default scope); what the model does not use (kernel version, "
+                              "free counts, highatomic reserve, tunables, CMA areas) is kept "
+                              "in their [machine] table, shown by `mmspec scope --scope FILE`.")
     p.add_argument("source", metavar="DIR|TARBALL", help="copies of /proc/zoneinfo, "
                    "pagetypeinfo, buddyinfo, meminfo, vmstat, /proc/sys/vm/*, /sys/kernel/mm/cma/*")
     p.add_argument("--full", metavar="FILE", default="-",

@@ -82,6 +82,28 @@ def test_cli_text_json_and_design_trace(tmp_path):
     assert out2 == out                      # deterministic stdout
 
 
+@pytest.mark.parametrize("name", ["v4.6-arm64-cma-atomic.txt", "v5.10-rpi4-cma-atomic.txt",
+                                  "v6.19-arm64-cma-atomic.txt"])
+def test_the_reproduce_command_gives_the_scope_the_designs_ran_on(name):
+    import shlex
+    import tomllib
+
+    from mmspec.cli import build_parser, scope_from_args
+    from mmspec.machine.designs import report_scope, reproduce_args
+    from mmspec.machine.scaling import SMALL_REQUESTS
+    from mmspec.scope import find_scope_file, parse_scope
+    data, _ = report_scope(diagnose(parse_report(name, _read(name))))
+    args = build_parser().parse_args(["check", "--design", "migrate_cma",
+                                      *shlex.split(reproduce_args(data))])
+    assert scope_from_args(args) == parse_scope(data)
+    # the small workload is the scope tiny's (not the default's, which may grow)
+    with open(find_scope_file("tiny"), "rb") as fh:
+        tiny = {k: v for k, v in tomllib.load(fh)["requests"].items() if v}
+    assert SMALL_REQUESTS == tiny
+    assert {k: v for k, v in data["requests"].items() if k != "GFP_HIGHUSER_MOVABLE" and v} \
+        == {k: v for k, v in tiny.items() if k != "GFP_HIGHUSER_MOVABLE"}
+
+
 def test_cut_search_is_bounded_exit_3():
     code, out, _ = _run("diagnose", os.path.join(FIX, "v4.6-arm64-cma-atomic.txt"),
                         "--design", "zone_cma", "--max-states", "50")

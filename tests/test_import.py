@@ -19,7 +19,7 @@ from mmspec.errors import MmspecError
 from mmspec.machine.importer import machine_scopes, read_source
 from mmspec.machine.procfs import parse_files
 from mmspec.machine.scaling import scale_blocks, scale_marks
-from mmspec.scope import default_scope, load_scope, parse_scope
+from mmspec.scope import find_scope_file, load_scope, parse_scope
 from mmspec.vocab import Migratetype, ZoneType
 
 FIX = os.path.join(os.path.dirname(__file__), "fixtures", "machines")
@@ -93,7 +93,8 @@ def test_an_imported_file_is_exactly_the_machine(tmp_path, machine, zones, absen
         assert s.machine_table()["zones"]         # [machine] kept
     code, out, _ = _run("scope", "--scope", full)
     assert code == 0 and "\n[machine]\n" in out and "[machine.zones." in out
-    assert s.limits == default_scope().limits   # the request limits it writes explicitly
+    # the request limits it writes: the scope tiny's workload, not whatever the default holds
+    assert s.limits == load_scope(find_scope_file("tiny")).limits
 
 
 @pytest.mark.parametrize("machine, zones, absent", MACHINES, ids=[m[0] for m in MACHINES])

@@ -6,7 +6,7 @@ pageblocks; its CMA share, watermarks (unboosted) and, for designs that move CMA
 ZONE_CMA, that zone's watermarks (the zone's marks times the CMA share) come from the report.
 Movable requests may hold enough pages to drain the ordinary memory down to the min mark
 (the mechanism of claim C4; at least 3, at most 4 to keep the search small); the other
-request limits are the default scope's.
+request limits are the scope ``tiny``'s (:data:`~mmspec.machine.scaling.SMALL_REQUESTS`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ..explore import explore
 from ..scope import DEFAULT_SCOPE_TOML, parse_scope
 from ..trace import render_trace, trace_to_itf
 from .diagnose import Diagnosis
-from .scaling import RULE, scale_blocks, scale_marks
+from .scaling import RULE, SMALL_REQUESTS, scale_blocks, scale_marks
 
 __all__ = ["report_scope", "DesignRun", "run_designs", "reproduce_args"]
 
@@ -54,6 +54,7 @@ def report_scope(d: Diagnosis, pageblocks: int = 5, ppb: int = 2) -> tuple[dict,
     wm = scale_marks(real, unit)
     cwm = scale_marks(tuple(m * cma // managed for m in real), unit) if managed else (1, 2, 3)
     data = tomllib.loads(DEFAULT_SCOPE_TOML)
+    data["requests"] = dict(SMALL_REQUESTS)      # a small workload: searches end in seconds
     blocks = ["UNMOVABLE"] + ["MOVABLE"] * (nb - nc - 1) + ["CMA"] * nc if nb - nc >= 1 else (
         ["CMA"] * nc)
     data["pages_per_pageblock"] = ppb
@@ -61,7 +62,7 @@ def report_scope(d: Diagnosis, pageblocks: int = 5, ppb: int = 2) -> tuple[dict,
     data["zones"] = {"Normal": {"pageblocks": blocks, "watermarks": list(wm)},
                      "CMA": {"watermarks": list(cwm)}}
     # enough movable pages to drain the ordinary memory GFP_KERNEL leaves down to the min
-    # mark (claim C4's mechanism), at least the default 3 and at most 4 (state space)
+    # mark (claim C4's mechanism), at least tiny's 3 and at most 4 (state space)
     spare = (nb - nc) * ppb - data["requests"]["GFP_KERNEL"] - wm[0] - 1
     data["requests"]["GFP_HIGHUSER_MOVABLE"] = min(4, max(3, spare))
     notes[:0] = [f"zone {z.name} ({managed} managed pages, {cma} CMA, marks {real[0]}/{real[1]}/"
@@ -75,11 +76,18 @@ def report_scope(d: Diagnosis, pageblocks: int = 5, ppb: int = 2) -> tuple[dict,
 
 
 def reproduce_args(data: dict) -> str:
+    """The scope options that turn the default scope into ``data`` (a report scope): its
+    pageblocks, watermarks, policy and every request limit that differs from the default's."""
+    import tomllib
     z = data["zones"]
     out = ["--pageblocks", "Normal=" + ",".join(b[0] for b in z["Normal"]["pageblocks"]),
            "--watermarks", "Normal=" + ",".join(map(str, z["Normal"]["watermarks"])),
            "--watermarks", "CMA=" + ",".join(map(str, z["CMA"]["watermarks"])),
            "--limit", f"GFP_HIGHUSER_MOVABLE={data['requests']['GFP_HIGHUSER_MOVABLE']}"]
+    default = tomllib.loads(DEFAULT_SCOPE_TOML)["requests"]
+    for k, v in data["requests"].items():
+        if k != "GFP_HIGHUSER_MOVABLE" and default.get(k, 0) != v:
+            out += ["--limit", f"{k}={v}"]
     if data["pages_per_pageblock"] != 2:
         out += ["--pages-per-pageblock", str(data["pages_per_pageblock"])]
     if not data["fair_zone_policy"]:

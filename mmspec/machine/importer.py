@@ -23,7 +23,7 @@ from fractions import Fraction
 from ..scope import parse_scope, toml_table
 from .procfs import Machine, parse_files
 from .rules import zone_indices
-from .scaling import RULE, round_half_up, scale_blocks, scale_marks, scale_pages
+from .scaling import RULE, SMALL_REQUESTS, round_half_up, scale_blocks, scale_marks, scale_pages
 from .text import InputError, special_kind
 
 __all__ = ["read_source", "machine_scopes", "MAX_BYTES"]
@@ -211,7 +211,7 @@ def machine_scopes(m: Machine, node: int = 0, unit: Fraction | None = None,
     machine = _machine_table(m, node, notes, mzones)
     body = (f"{_COMPLETE}pages_per_pageblock = {ppb}\nfair_zone_policy = {fair}\n\n"
             "[derive_watermarks]   # for a ZONE_CMA design's CMA zone\n" + "\n".join(derive)
-            + "\n\n" + "\n".join(full) + "\n" + cma_zone + _REQ + "\n"
+            + "\n\n" + "\n".join(full) + "\n" + cma_zone + _requests() + "\n"
             + "\n".join(toml_table(["machine"], machine)) + "\n")
     full_text = head + body
     parse_scope(tomllib.loads(full_text), origin="imported scope")
@@ -222,7 +222,7 @@ def machine_scopes(m: Machine, node: int = 0, unit: Fraction | None = None,
                       f"# rounding: {RULE}\n" + _COMPLETE + f"pages_per_pageblock = {small_ppb}\n"
                       f"fair_zone_policy = {fair}\n\n" + "\n".join(small) + "\n"
                       + cma_zone.replace(f"[{cw[0]}, {cw[1]}, {cw[2]}]", "[{}, {}, {}]".format(
-                          *scale_marks(cw, unit))) + _REQ + "\n"
+                          *scale_marks(cw, unit))) + _requests() + "\n"
                       + "\n".join(toml_table(["machine"], scaled)) + "\n")
         parse_scope(tomllib.loads(small_text), origin="scaled scope")
     summary["notes"] = notes
@@ -264,8 +264,11 @@ _MEMINFO = ("MemTotal", "MemFree", "MemAvailable", "CmaTotal", "CmaFree", "HighT
             "HighFree")
 
 
-_REQ = ("[requests]                  # the default scope's request limits\nGFP_ATOMIC = 1\n"
-        "GFP_KERNEL = 2\nGFP_HIGHUSER_MOVABLE = 3\nBLOCKDEV = 1\n")
+def _requests() -> str:
+    """The ``[requests]`` table: the scope ``tiny``'s workload (:data:`SMALL_REQUESTS`;
+    ``simulate``/``claims`` replace the limits of a full-scale file with their workload)."""
+    return ("[requests]                  # the workload of the scope tiny\n"
+            + "".join(f"{k} = {v}\n" for k, v in SMALL_REQUESTS.items()))
 
 
 def _zone_toml(lab: str, split: dict, ncma: int, wm: tuple, res: dict, comments: list) -> str:

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-__all__ = ["RULE", "round_half_up", "scale_pages", "scale_marks", "scale_blocks"]
+__all__ = ["RULE", "round_half_up", "scale_pages", "scale_marks", "scale_blocks",
+           "SMALL_REQUESTS"]
+
+#: the request limits of the scaled-down scopes (``mmspec import --scaled``, ``mmspec
+#: diagnose``): the workload of the shipped scope ``tiny`` (the built-in default before it
+#: grew), so that an exhaustive search of a few pageblocks ends in seconds
+SMALL_REQUESTS = {"GFP_ATOMIC": 1, "GFP_KERNEL": 2, "GFP_HIGHUSER_MOVABLE": 3, "BLOCKDEV": 1}
 
 RULE = ("x real pages -> round_half_up(x / unit) model pages; pageblocks per zone = "
         "round_half_up(managed / (unit * pages_per_pageblock)) >= 1; CMA pageblocks likewise "
