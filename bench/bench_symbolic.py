@@ -1,7 +1,7 @@
 """Symbolic-engine benchmark (issue 7): BMC time per depth on the tiny scope (up to 30 or
 until the time budget runs out), k-induction time, full-scale claim times.
 
-    .venv/bin/python bench/bench_symbolic.py [--budget SECONDS] [--max-depth 30]
+    .venv/bin/python bench/bench_symbolic.py [--budget SECONDS] [--max-depth 30] [--no-claims]
 
 Prints one line per measurement; stops a BMC series at the first depth that ends after the
 budget (per series) and reports the depth reached.
@@ -58,12 +58,17 @@ def main_():
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per BMC series")
     ap.add_argument("--max-depth", type=int, default=30)
+    ap.add_argument("--no-claims", action="store_true",
+                    help="BMC and prove only (no simulate / claims / parametric)")
     a = ap.parse_args()
     for d, c in (("migrate_cma", "atomic_while_kswapd_sleeps"),
-                 ("zone_cma", "atomic_while_kswapd_sleeps"), ("zone_cma", "page_conservation")):
+                 ("zone_cma", "atomic_while_kswapd_sleeps"), ("zone_cma", "page_conservation"),
+                 ("prefer_cma_v58", "blockdev_in_cma")):
         bmc_series(d, c, a.max_depth, a.budget)
     prove_one("zone_cma", "atomic_while_kswapd_sleeps", 6)
-    claims()
+    prove_one("prefer_cma_v58", "atomic_while_kswapd_sleeps", 6)
+    if not a.no_claims:
+        claims()
 
 
 if __name__ == "__main__":
