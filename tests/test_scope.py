@@ -178,7 +178,7 @@ def test_default_scope_contents():
     assert s.pages_per_pageblock == 2 and s.pageblock_order == 1
     assert s.zones == (ZoneSpec(ZoneType.ZONE_NORMAL, (U, M, M, C, C), (2, 3, 4)),
                        ZoneSpec(ZoneType.ZONE_CMA, (), (1, 2, 3)))
-    assert s.limits == (1, 2, 3, 1, 0, 0)   # KERNEL_HIGH (high-order) off
+    assert s.limits == (1, 3, 4, 2, 0, 0)   # KERNEL_HIGH (high-order) off; tiny has 1/2/3/1
     assert s.fair_zone_policy is True
     assert s.direct_reclaim_rounds == 1 and s.kswapd_reclaim_batch == 1
     assert s.orders == (0,) and s.derive == () and s.extra == ()
