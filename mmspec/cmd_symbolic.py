@@ -163,16 +163,17 @@ def cmd_simulate(args, out: TextIO, err: TextIO) -> int:
     if args.ratio < 0 or args.kswapd_every < 1 or args.allocations < 1:
         raise MmspecError("need --ratio >= 0, --kswapd-every >= 1 and --allocations >= 1")
     designs = _designs(args)
+    from functools import partial
+
+    from .simulate import run_parallel
     rep = reporter(args, err)
-    results = []
-    for i, d in enumerate(designs, 1):
-        with rep.phase(f"simulate: {d.name} (phase {i} of {len(designs)}: "
-                       f"{args.allocations} allocations)"):
-            r = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
-                         allocations=args.allocations)
-        rep.line(f"simulate: {d.name}: {r.steps} steps in {r.seconds:.2f} s "
+    with rep.phase(f"simulate: {len(designs)} design(s), {args.allocations} allocations each"):
+        results = run_parallel([partial(simulate, d, fs, ratio=args.ratio,
+                                        kswapd_every=args.kswapd_every,
+                                        allocations=args.allocations) for d in designs])
+    for r in results:
+        rep.line(f"simulate: {r.design}: {r.steps} steps in {r.seconds:.2f} s "
                  f"({r.steps / max(r.seconds, 1e-9):.0f} steps/s)")
-        results.append(r)
     out.write("mmspec simulate: the explicit step function (mmspec.kernel) along one workload\n")
     _describe_memory(out, fs)
     out.write(f"workload: {args.allocations} order-0 allocations in cycles of {args.ratio} "
@@ -196,6 +197,13 @@ def _setup(args):
     scope = effective_scope(scope_from_args(args), check)    # with the check's own overrides
     check_degenerate(scope, [design], args.allow_degenerate)
     return design, check, design(scope)
+
+
+def _bmc_command(args, design: str, check: str) -> str:
+    """The `mmspec bmc` command that reproduces a counterexample (with the run's scope)."""
+    from .cli import _scope_cli
+    sc = _scope_cli(args, search=False)
+    return f"mmspec bmc --design {design} --check {check}" + (f" {sc}" if sc else "")
 
 
 def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
@@ -227,7 +235,7 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
         out.write(render_trace(model, r.trace, title=(
             f"Counterexample to {check.name} on {design.name} ({r.depth} steps, shortest, "
             f"found by z3 BMC): {check.title}"),
-            reproduce=f"mmspec bmc --design {design.name} --check {check.name}"))
+            reproduce=_bmc_command(args, design.name, check.name)))
         return EXIT_VIOLATION
     out.write(f"{check.name}: BOUNDED (no counterexample of length <= {r.depth}; not a proof, "
               "see `mmspec prove`)\n")
@@ -269,7 +277,7 @@ def cmd_prove(args, out: TextIO, err: TextIO) -> int:
         assert r.trace is not None
         out.write("\n" + render_trace(model, r.trace, title=(
             f"Counterexample to {check.name} on {design.name} ({r.k} steps, shortest)"),
-            reproduce=f"mmspec bmc --design {design.name} --check {check.name}"))
+            reproduce=_bmc_command(args, design.name, check.name)))
         return EXIT_VIOLATION
     return EXIT_OK if r.verdict == "PROVED" else EXIT_INCONCLUSIVE
 
@@ -284,7 +292,9 @@ def _register_claims(subparsers) -> None:
 
 
 def cmd_claims(args, out: TextIO, err: TextIO) -> int:
-    from .simulate import SEED_CLAIM_MIB, atomic_run, full_scale_scope, simulate
+    from functools import partial
+
+    from .simulate import SEED_CLAIM_MIB, atomic_run, full_scale_scope, run_parallel, simulate
     from .symbolic import counting_atomic, counting_wake_extremes
     fs = _full_scale(args)
     if args.ratio < 1 or args.kswapd_every < 1 or args.allocations < 1 or args.segments < 1:
@@ -298,13 +308,18 @@ def cmd_claims(args, out: TextIO, err: TextIO) -> int:
     sims, ext, atoms, zat = [], [], [], []
     solver = 0.0
     ok = True
-    for d in designs:
+    # the simulations of every design at once, one process per core (the atomic-failure
+    # runs, the longest, first)
+    jobs = [partial(atomic_run, d, fs, max_movable=min(fs.pages, args.allocations))
+            for d in designs]
+    jobs += [partial(simulate, d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
+                     allocations=args.allocations) for d in designs]
+    with rep.phase(f"claims: phases 1-2 of 4 for {len(designs)} design(s): simulation of "
+                   "the mix and atomic-failure run"):
+        runs = run_parallel(jobs)
+    for i, d in enumerate(designs):
         model = d(full_scale_scope(d, fs))
-        with rep.phase(f"claims: {d.name}: phase 1 of 4, simulation of the mix"):
-            s = simulate(d, fs, ratio=args.ratio, kswapd_every=args.kswapd_every,
-                         allocations=args.allocations)
-        with rep.phase(f"claims: {d.name}: phase 2 of 4, atomic-failure run"):
-            a = atomic_run(d, fs, max_movable=min(fs.pages, args.allocations))
+        a, s = runs[i], runs[len(designs) + i]
         with rep.phase(f"claims: {d.name}: phase 3 of 4, z3 wake extremes"):
             e = {m: counting_wake_extremes(model, args.ratio, segments=args.segments, mode=m)
                  for m in ("over", "under")}

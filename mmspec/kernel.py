@@ -689,13 +689,13 @@ class Allocator:
         or at least half of the pageblock's pages were free)."""
         z = w.zones[p]
         pbo, ppb = self.pageblock_order, self.ppb
-        # the scan order: current order from the largest down, fallbacks[mt] in order,
-        # pageblocks in pfn order; at pageblock_order only entirely free pageblocks count
-        scan = [(current, fmt, b) for current in ((pbo, 0) if order == 0 else (pbo,))
-                for fmt in FALLBACKS[mt] for b in range(len(z.blocks))]
-        k = first_true((z.blocks[b].mt == fmt) & (z.blocks[b].free > 0)
-                       & ((z.blocks[b].free == ppb) if current == pbo else (z.blocks[b].free < ppb))
-                       for current, fmt, b in scan)
+        # the first free block in _fallback_scan's order; at pageblock_order only entirely
+        # free pageblocks count
+        scan = self._fallback_scan(len(z.blocks), order, mt)
+        k = first_true((blk.mt == fmt) & (blk.free > 0)
+                       & ((blk.free == ppb) if current == pbo else (blk.free < ppb))
+                       for current in ((pbo, 0) if order == 0 else (pbo,))
+                       for fmt in FALLBACKS[mt] for blk in z.blocks)
         if k < 0:
             return -1
         current, fmt, b = scan[k]
@@ -717,6 +717,20 @@ class Allocator:
         if w.log is not None: w.say(f"    __rmqueue_fallback: {_MTN[mt]} takes from {_MTN[fmt]} "
               f"pageblock {b} (order {current}); pageblock not claimed")
         return b
+
+    def _fallback_scan(self, nblocks: int, order: int, mt: int) -> tuple:
+        """The order in which __rmqueue_fallback looks at free blocks: current order from
+        the largest down, fallbacks[mt] in order, pageblocks in pfn order (a constant of
+        the design instance, kept once built)."""
+        scans = self.__dict__.setdefault("_scan_cache", {})
+        key = (nblocks, order, mt)
+        scan = scans.get(key)
+        if scan is None:
+            pbo = self.pageblock_order
+            scan = scans[key] = tuple(
+                (current, fmt, b) for current in ((pbo, 0) if order == 0 else (pbo,))
+                for fmt in FALLBACKS[mt] for b in range(nblocks))
+        return scan
 
     def rmqueue(self, w: _Work, p: int, order: int, mt: int, alloc_flags: int) -> int:
         """v4.6 ``__rmqueue()``: own type, then (MOVABLE only) ``__rmqueue_cma_fallback``,

@@ -13,6 +13,8 @@ A symbolic value provides the same operations as methods of its class (``first_t
 
 from __future__ import annotations
 
+import contextlib
+from itertools import compress, count
 from typing import Iterable, Sequence
 
 __all__ = ["first_true", "any_", "all_"]
@@ -20,14 +22,38 @@ __all__ = ["first_true", "any_", "all_"]
 _PLAIN = (bool, int)
 
 
+#: > 0 while a tracer runs the rules on symbolic values (see :func:`tracing`)
+_TRACING = [0]
+
+
+@contextlib.contextmanager
+def tracing():
+    """While a tracer runs the rules with symbolic values: the scans below then look at
+    each condition's type; otherwise they run at the speed of the ints they get."""
+    _TRACING[0] += 1
+    try:
+        yield
+    finally:
+        _TRACING[0] -= 1
+
+
 def first_true(conds: Iterable) -> int:
     """The index of the first true condition, or -1 (a first-match scan). ``conds`` may be
     a generator: on ints it is consumed only up to the first true condition."""
+    if not _TRACING[0]:
+        return next(compress(count(), conds), -1)
     it = iter(conds)
-    for i, c in enumerate(it):
+    i = 0
+    for c in it:
+        if c is False:              # the common case on ints, tested first
+            i += 1
+            continue
+        if c is True:
+            return i
         if type(c) in _PLAIN:
             if c:
                 return i
+            i += 1
             continue
         return type(c).first_true([c, *it], i)
     return -1

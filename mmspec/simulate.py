@@ -43,7 +43,8 @@ from .state import ALLOC, KSWAPD, Action, State
 from .vocab import GFP_ATOMIC, GFP_HIGHUSER_MOVABLE, GFP_KERNEL, KswapdPhase
 
 __all__ = ["FullScale", "SimResult", "AtomicResult", "full_scale_scope", "sim_model",
-           "simulate", "atomic_run", "SEED_CLAIM_MIB", "free_pages", "cma_in_use"]
+           "simulate", "atomic_run", "SEED_CLAIM_MIB", "free_pages", "cma_in_use",
+           "run_parallel"]
 
 RUNNING = int(KswapdPhase.RUNNING)
 SLEEPING = int(KswapdPhase.SLEEPING)
@@ -320,3 +321,27 @@ def atomic_run(design: str | type[Allocator], fs: FullScale = FullScale(), *,
             return AtomicResult(dcls.name, kernel_pages, n, False, n, steps,
                                 time.perf_counter() - t0)
     return AtomicResult(dcls.name, kernel_pages, n, False, -1, steps, time.perf_counter() - t0)
+
+
+_JOBS: list = []
+
+
+def _job(i: int):
+    return _JOBS[i]()
+
+
+def run_parallel(jobs: list) -> list:
+    """``[job() for job in jobs]``, run in forked worker processes (one per core; the
+    longest jobs should come first). Each job is a full-scale run of pure computation, so
+    the results are the same as in one process; where fork is unavailable, in order."""
+    import multiprocessing
+    import os
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [job() for job in jobs]
+    _JOBS[:] = jobs
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            return pool.map(_job, range(len(jobs)), chunksize=1)
+    finally:
+        _JOBS.clear()

@@ -246,7 +246,7 @@ def _background_build(*pairs: tuple[Path, Path]):
 
 _PKG_HASH: list = []
 #: model attributes that are caches of the int engine, not part of what is traced
-_SKIP_ATTRS = {"_intern", "_zid", "_zmemo", "_bintern", "_ztuples", "_cand_cache",
+_SKIP_ATTRS = {"_intern", "_zid", "_zmemo", "_bintern", "_ztuples", "_cand_cache", "_scan_cache",
                "_checks_cma_positions", "_cma_area_cache", "_pure_hooks_v", "_tracer"}
 
 

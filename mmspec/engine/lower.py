@@ -233,6 +233,12 @@ def _bool(x):
 
 def trace_program(model: Allocator, checks: Sequence[Check] = ()) -> Program:
     """Trace every action template of ``model`` (and ``checks``) into a :class:`Program`."""
+    from ..ops import tracing
+    with tracing():
+        return _trace_program(model, checks)
+
+
+def _trace_program(model: Allocator, checks: Sequence[Check]) -> Program:
     why = unsupported_reason(model)
     if why:
         raise MmspecError(why)
