@@ -224,6 +224,7 @@ def test_cli_bmc_a_check_and_design_the_old_encoding_lacked():
     code, out, _ = _cli("bmc", "--design", "prefer_cma_v58", "--check", "blockdev_in_cma",
                         "--scope", "tiny")
     assert code == 1 and "VIOLATED (shortest counterexample: 4 steps" in out and "Step 4:" in out
+    assert "Reproduce: mmspec bmc --design prefer_cma_v58 --check blockdev_in_cma --scope tiny" in out
 
 
 @pytest.mark.parametrize("argv,msg", [
