@@ -41,8 +41,7 @@ Expected verdicts at the default scope (v4.6 fair policy) are what the model sho
 tests also pin the ``--no-fair`` outcomes.
 """
 
-from mmspec.check import Check, Verdict
-from mmspec.liveness import LivenessCheck
+from mmspec.check import Check, LivenessCheck, Verdict
 from mmspec.state import ALLOC, KSWAPD
 from mmspec.vocab import GFP_HIGHUSER_MOVABLE
 

@@ -10,7 +10,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Allocator
     from .state import Action, Effect, State
 
-__all__ = ["Verdict", "Check", "TransitionPredicate", "StatePredicate", "effective_scope"]
+__all__ = ["Verdict", "Check", "LivenessCheck", "TransitionPredicate", "StatePredicate",
+           "effective_scope"]
 
 TransitionPredicate = Callable[["Allocator", "State", "Action", "Effect", "State"], bool]
 StatePredicate = Callable[["Allocator", "State"], bool]
@@ -102,3 +103,29 @@ def effective_scope(scope, check: Check):
         else:
             data[key] = val
     return parse_scope(data, origin=f"scope of check {check.name}")
+
+
+@dataclass(frozen=True)
+class LivenessCheck(Check):
+    """A check VIOLATED by a lasso: a reachable loop inside ``stay`` with an ``accept`` step.
+
+    ``stay(model, state)``: the condition that holds on every state of the loop.
+    ``accept(model, pre, action, effect, post)``: the transition that must recur.
+    ``witness`` (as for every check): a transition that shows the situation is reachable;
+    without it being reached a "no lasso" answer is VACUOUS, not HOLDS.
+    ``bad_step``/``bad_state`` are not used.
+    """
+
+    stay: StatePredicate | None = None
+    accept: TransitionPredicate | None = None
+
+    is_liveness = True
+
+    def __post_init__(self) -> None:
+        if self.stay is None or self.accept is None:
+            raise ValueError(f"liveness check {self.name}: give stay and accept")
+        if self.bad_step is not None or self.bad_state is not None:
+            raise ValueError(f"liveness check {self.name}: bad_step/bad_state are not used")
+
+    def violated_by(self, model, pre, action, effect, post) -> bool:  # pragma: no cover
+        return False

@@ -18,7 +18,6 @@ from .trace import Trace, build_trace
 
 if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Allocator
-    from .state import Action, State
 
 __all__ = ["explore", "Result", "Stats", "CellResult", "Progress", "SearchInterrupted",
            "ENGINES"]

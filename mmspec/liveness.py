@@ -26,12 +26,11 @@ sets ``state_reduction`` to a true value is rejected.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Sequence
 
 import networkx as nx
 
-from .check import Check, StatePredicate, TransitionPredicate
+from .check import LivenessCheck  # noqa: F401  (the check type lives with the others)
 from .errors import MmspecError
 from .trace import Trace, path_to, replay
 
@@ -39,32 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .kernel import Allocator
 
 __all__ = ["LivenessCheck", "find_loop", "lasso_search", "lasso_trace", "refuse_reduction"]
-
-
-@dataclass(frozen=True)
-class LivenessCheck(Check):
-    """A check VIOLATED by a lasso: a reachable loop inside ``stay`` with an ``accept`` step.
-
-    ``stay(model, state)``: the condition that holds on every state of the loop.
-    ``accept(model, pre, action, effect, post)``: the transition that must recur.
-    ``witness`` (as for every check): a transition that shows the situation is reachable;
-    without it being reached a "no lasso" answer is VACUOUS, not HOLDS.
-    ``bad_step``/``bad_state`` are not used.
-    """
-
-    stay: StatePredicate | None = None
-    accept: TransitionPredicate | None = None
-
-    is_liveness = True
-
-    def __post_init__(self) -> None:
-        if self.stay is None or self.accept is None:
-            raise ValueError(f"liveness check {self.name}: give stay and accept")
-        if self.bad_step is not None or self.bad_state is not None:
-            raise ValueError(f"liveness check {self.name}: bad_step/bad_state are not used")
-
-    def violated_by(self, model, pre, action, effect, post) -> bool:  # pragma: no cover
-        return False
 
 
 def refuse_reduction(model: Any) -> None:

@@ -25,7 +25,6 @@ import subprocess
 import sysconfig
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -34,7 +33,6 @@ from ..errors import MmspecError
 from ..trace import replay
 from .cgen import DriverShape, generate
 from .lower import Program, trace_program, unsupported_reason
-from .tracer import TraceError
 
 __all__ = ["explore_compiled", "compiler", "cache_dir", "build", "Built", "CompilerMissing",
            "why_not_compiled"]
@@ -436,7 +434,7 @@ def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None =
                      digest: bool = False):
     """:func:`mmspec.explore.explore` on the compiled engine (same result, same order).
     With ``digest``, returns ``(result, digest_arrays(...) of the parent map)``."""
-    from ..explore import CellResult, Progress, Result, SearchInterrupted, Stats, current_rss_kib
+    from ..explore import CellResult, Progress, Result, SearchInterrupted, current_rss_kib
     from ..liveness import find_loop, refuse_reduction
     t0 = time.perf_counter()
     checks = list(checks)

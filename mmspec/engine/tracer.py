@@ -32,7 +32,8 @@ from collections import Counter
 from typing import Any, Callable, Sequence
 
 from ..errors import MmspecError
-from ..kernel import Allocator, _Work
+from ..mm import Allocator
+from ..mm.common import _Work
 from ..state import Block, State, Zone
 from .sym import Graph, Sym, _CMP, cmp, ite, or_
 
