@@ -34,8 +34,20 @@ class Vmscan:
         return self.zone_watermark_ok(w, p, order, mark, classzone, 0)
 
     def zone_reclaimable(self, w: _Work, p: int) -> bool:
-        """v4.6 ``zone_reclaimable()``: pages scanned < 6 x reclaimable LRU pages. The model
-        reclaims every page it scans, so this is "the zone has LRU pages"."""
+        """v4.6 ``zone_reclaimable()``: ``NR_PAGES_SCANNED < 6 * zone_reclaimable_pages``.
+
+        NR_PAGES_SCANNED grows by the pages ``shrink_inactive_list`` scans and drops to 0
+        when a page is freed to the zone (``free_one_page``). The model reclaims every page
+        it scans, so while reclaim can take a page the counter never reaches the limit and
+        the zone is reclaimable. A page reclaim cannot release (a blockdev buffer pinned
+        under I/O, a page of a pageblock cma_alloc has isolated) is scanned and put back:
+        when every LRU page of the zone is such a page, each kswapd pass scans pages,
+        frees none and changes nothing else, so v4.6 passes until the counter crosses the
+        limit and then treats the zone as unreclaimable (balanced: kswapd sleeps). The
+        model goes there at once: the zone is reclaimable iff reclaim can take one of its
+        pages now."""
+        if self._feat:
+            return any_(self._lru_candidates(w, (p,))[1])
         return any_([b.held[ci] > 0 for b in w.zones[p].blocks for ci in self.lru_classes])
 
     def pgdat_balanced(self, w: _Work, order: int, classzone: int) -> bool:
