@@ -14,7 +14,8 @@ of the traced rules (:func:`mmspec.engine.lower.trace_program`):
 from .engine.bmc import BmcResult, bmc, bmc_checks, reachable_states, trace_satisfies
 from .engine.counting import (CountingAtomic, CountingExtremes, CountingZones, _threshold,
                               counting_atomic, counting_wake_extremes)
-from .engine.induction import ProveResult, houdini, prove
+from .engine.induction import ProveResult, prove
+from .engine.invariants import houdini
 from .engine.parametric import ParametricResult, _wmark_threshold_sym, parametric_atomic
 
 __all__ = ["BmcResult", "bmc", "bmc_checks", "reachable_states", "trace_satisfies",
