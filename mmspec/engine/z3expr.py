@@ -47,14 +47,14 @@ def signed_bits(lo: int, hi: int) -> int:
     return b
 
 
-def _postorder(roots, done=()) -> list:
-    """The nodes under ``roots`` (not under a node whose number is in ``done``), every
+def _postorder(roots, skip=frozenset()) -> list:
+    """The nodes under ``roots`` (not under a node whose number is in ``skip``), every
     node after its arguments (no recursion)."""
-    order, seen = [], set(done)
-    stack = [(r, False) for r in roots if isinstance(r, Sym)]
+    order, seen = [], set()
+    stack = [(r, False) for r in roots if isinstance(r, Sym) and r.nid not in skip]
     while stack:
-        n, done = stack.pop()
-        if done:
+        n, expanded = stack.pop()
+        if expanded:
             order.append(n)
             continue
         if n.nid in seen:
@@ -62,7 +62,8 @@ def _postorder(roots, done=()) -> list:
         seen.add(n.nid)
         stack.append((n, True))
         if n.op not in ("in", "ch"):
-            stack.extend((a, False) for a in n.args if isinstance(a, Sym) and a.nid not in seen)
+            stack.extend((a, False) for a in n.args
+                         if isinstance(a, Sym) and a.nid not in seen and a.nid not in skip)
     return order
 
 
@@ -86,6 +87,10 @@ class Z3Expr:
 
     def int(self, x):
         return self._as_int(self._term(x))
+
+    def _sort_ref(self, isbool: bool):
+        """The z3py class of a term of this encoding (a truth value or a number)."""
+        return z3.BoolRef if isbool else z3.BitVecRef if self.width else z3.ArithRef
 
     # -- coercions
     def _const(self, v: int):
@@ -140,7 +145,7 @@ class Z3Expr:
             conv = self._as_bool if n.isbool else self._as_int
             x, y = conv(x), conv(y)
             r = _C.Z3_mk_ite(self.cref, self._as_bool(c).as_ast(), x.as_ast(), y.as_ast())
-            return type(x)(r, self.ctx)
+            return self._sort_ref(n.isbool)(r, self.ctx)
         if op in ("==", "!="):
             a, b = args
             conv = self._as_bool if _is_boolish(a) and _is_boolish(b) else self._as_int
