@@ -97,10 +97,18 @@ def test_cli_claims_small_scale_consistent():
     rc, out, err = _run(["claims", *SMALL_ARGS])
     assert rc == 0, out + err
     assert "Cross-check (simulation within the z3 bounds): consistent" in out
-    # migrate_cma: simulation and z3 agree exactly on the atomic run length (C4)
-    line = next(ln for ln in out.splitlines() if ln.startswith("z3: fewest movable"))
-    assert line.split()[4] == "1886" and "UNSAT" in line
+    # migrate_cma: simulation and z3 agree exactly on the atomic run length (C4): the sound
+    # bound is labelled as a bound, and as reached because the simulated run reaches it
+    line = next(ln for ln in out.splitlines() if ln.startswith("z3 bound: fewest movable"))
+    assert ">= 1886 (sim reaches it)" in line and "UNSAT" in line
     assert "1886 (GFP_ATOMIC fails)" in out
+    # the abstraction's bounds are bounds: labelled, never shown as a run of the model
+    rows = {ln.split("  ")[0]: ln for ln in out.splitlines()
+            if ln.startswith(("sim", "z3")) and "  " in ln}            # the tables' rows
+    assert len(rows) == 8 and all(k.startswith(("sim: ", "z3 bound: ")) for k in rows), rows
+    wake = rows["z3 bound: most free at any wake"]
+    assert wake.count("<= ") == 2 and "(abstraction: " in wake      # zone_cma: 4.6, reached 4.5
+    assert "\nsim: one run of the v4.6 step function" in out and "\nz3 bound: a sound bound" in out
     assert "solver time" in err and _run(["claims", *SMALL_ARGS])[1] == out
 
 
