@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import contextlib
 from itertools import compress, count
-from typing import Iterable, Sequence
+from typing import Iterable
 
-__all__ = ["first_true", "any_", "all_"]
+__all__ = ["first_true", "any_", "all_", "select"]
 
 _PLAIN = (bool, int)
 
@@ -59,8 +59,11 @@ def first_true(conds: Iterable) -> int:
     return -1
 
 
-def any_(xs: Sequence):
-    """Whether any of ``xs`` is true (without branching on each)."""
+def any_(xs: Iterable):
+    """Whether any of ``xs`` is true (without branching on each); ``xs`` may be a generator."""
+    if not _TRACING[0]:
+        return any(xs)
+    xs = list(xs)
     for i, x in enumerate(xs):
         if type(x) in _PLAIN:
             if x:
@@ -70,8 +73,11 @@ def any_(xs: Sequence):
     return False
 
 
-def all_(xs: Sequence):
-    """Whether all of ``xs`` are true (without branching on each)."""
+def all_(xs: Iterable):
+    """Whether all of ``xs`` are true (without branching on each); ``xs`` may be a generator."""
+    if not _TRACING[0]:
+        return all(xs)
+    xs = list(xs)
     for i, x in enumerate(xs):
         if type(x) in _PLAIN:
             if not x:
@@ -79,3 +85,11 @@ def all_(xs: Sequence):
             continue
         return type(x).all_(xs[i:])
     return True
+
+
+def select(cond, if_true, if_false):
+    """``if_true if cond else if_false``, without branching when ``cond`` is symbolic (a
+    value chosen by a condition, e.g. a counter that grows by 1 only for full pageblocks)."""
+    if type(cond) in _PLAIN:
+        return if_true if cond else if_false
+    return type(cond).select(cond, if_true, if_false)

@@ -210,10 +210,11 @@ def unsupported_reason(model: Allocator) -> str | None:
     """Why the traced engines cannot run this design and scope (None if they can)."""
     sc = model.scope
     if sc.pin_blockdev or sc.cma_alloc_pageblocks or sc.page_age:
-        return ("the scope switches pins/cma_alloc/page ages are not traced yet "
-                "(issue 12); they run on the Python engine")
+        return ("the scope switches pins/cma_alloc/page ages are not traced (their state "
+                "parts have no fixed-size encoding yet)")
     if tuple(sc.orders) != (0,):
-        return "high-order requests and compaction are not traced yet (issue 12)"
+        return ("high-order requests and direct compaction are not traced (compacting a "
+                "zone to its end in one step grows past millions of expression nodes)")
     if type(model).successors is not Allocator.successors:
         return f"design {model.name} overrides successors()"
     return None

@@ -163,6 +163,10 @@ class Sym:
         return or_(*xs)
 
     @staticmethod
+    def select(c, x, y):
+        return ite(c, x, y)
+
+    @staticmethod
     def all_(xs):
         return and_(*xs)
 

@@ -42,7 +42,9 @@ __all__ = ["Tracer", "TraceError", "TWork", "JOINS", "traced_class", "TagCounts"
 #: Allocator methods run as joins (enumerated on their own, merged, cached); every one takes
 #: the scratch state ``w`` as its first argument
 JOINS = ("get_page_from_freelist", "rmqueue", "zone_watermark_ok", "wake_all_kswapds",
-         "direct_reclaim", "kswapd_shrink_page", "pgdat_balanced", "zone_reclaimable")
+         "direct_reclaim", "kswapd_shrink_page", "pgdat_balanced", "zone_reclaimable",
+         "compaction_suitable", "_compact_pass", "_isolate_freepages", "_isolate_from",
+         "_migrate_to_isolated")
 
 #: most paths one enumeration may take before the trace gives up (a rule that branches
 #: without bound on symbolic values)

@@ -10,6 +10,7 @@ section 11).
 
 from __future__ import annotations
 
+from ..ops import any_, first_true, select
 from ..state import Block
 from ..vocab import GFP_CLASSES
 from .common import (C, COMPACT_COMPLETE, COMPACT_CONTINUE, COMPACT_DEFERRED, COMPACT_PARTIAL,
@@ -27,12 +28,12 @@ class Compaction:
         ``isolate_migratepages``: in async mode only ``migrate_async_suitable`` pageblocks
         (MIGRATE_MOVABLE or MIGRATE_CMA), whatever the request; in sync modes every
         pageblock (there is no ``cc->migratetype`` filter in v4.6)."""
-        return sync or block_mt == M or block_mt == C
+        return sync | (block_mt == M) | (block_mt == C)
 
     def compaction_target_ok(self, blk: Block) -> bool:
         """v4.6 ``suitable_migration_target``: the free scanner takes MIGRATE_MOVABLE or
         MIGRATE_CMA pageblocks that are not already one free block of pageblock_order."""
-        return blk.free < self.ppb and (blk.mt == M or blk.mt == C)
+        return (blk.free < self.ppb) & ((blk.mt == M) | (blk.mt == C))
 
     def _migratable(self, w: _Work, p: int, b: int) -> list[int]:
         # isolate_migratepages_block: the LRU pages of the pageblock (one entry per page,
@@ -47,7 +48,7 @@ class Compaction:
             n = blk.held[ci]
             if n and ci == BLOCKDEV_BUFFER and pins:
                 n -= pins.count((p, b))
-            out.extend([ci] * max(n, 0))
+            out.extend(ci for _ in range(max(n, 0)))
         return out
 
     def fragmentation_index(self, w: _Work, p: int, order: int) -> int:
@@ -60,15 +61,11 @@ class Compaction:
         total = free = suitable = 0
         pbo = self.pageblock_order
         for blk in w.zones[p].blocks:
+            whole = blk.free == self.ppb      # one free block of pageblock_order
             free += blk.free
-            if blk.free == self.ppb:
-                total += 1
-                if pbo >= order:
-                    suitable += 1 << (pbo - order)
-            elif blk.free:
-                total += blk.free
-                if order == 0:
-                    suitable += blk.free
+            total += select(whole, 1, blk.free)
+            suitable += select(whole, (1 << (pbo - order)) if pbo >= order else 0,
+                               blk.free if order == 0 else 0)
         if not total:
             return 0
         if suitable:
@@ -110,47 +107,56 @@ class Compaction:
         # find_suitable_fallback(only_stealable) accepts (at pageblock order
         # can_steal_fallback is always true). The model's only order > 0 blocks are whole
         # free pageblocks.
-        for blk in w.zones[p].blocks:
-            if blk.free != self.ppb or order > self.pageblock_order:
-                continue
-            if blk.mt == mt or blk.mt in FALLBACKS.get(mt, ()):
-                return True
-            if mt == M and blk.mt == C and self.cma_migratetype:
-                return True
-        return False
+        if order > self.pageblock_order:
+            return False
+        lists = (mt, *FALLBACKS.get(mt, ())) + ((C,) if mt == M and self.cma_migratetype else ())
+        return any_((blk.free == self.ppb) & any_(blk.mt == t for t in lists)
+                    for blk in w.zones[p].blocks)
 
-    def _isolate_freepages(self, w: _Work, p: int, sc: list, pool: list, want: int) -> None:
-        """v4.6 ``isolate_freepages`` from the free scanner's pageblock ``sc[1]`` downwards,
-        above the migration scanner's: suitable targets only; each free page is taken by
-        ``__isolate_free_page`` (leaves NR_FREE_PAGES, and NR_FREE_CMA_PAGES for a CMA
-        pageblock) only while ``zone_watermark_ok(zone, 0, low + 1, 0, 0)`` passes (alloc_flags
-        0: free CMA pages do not count); stops once ``want`` pages are isolated. A pageblock
-        left with no free page counts as scanned to its end (the scanner moves below it)."""
+    def _isolate_freepages(self, w: _Work, p: int, sc0: int, sc1: int, pool: tuple,
+                           want: int) -> tuple:
+        """v4.6 ``isolate_freepages`` from the free scanner's pageblock ``sc1`` downwards,
+        above the migration scanner's ``sc0``: suitable targets only; each free page is
+        taken by ``__isolate_free_page`` (leaves NR_FREE_PAGES, and NR_FREE_CMA_PAGES for a
+        CMA pageblock) only while ``zone_watermark_ok(zone, 0, low + 1, 0, 0)`` passes
+        (alloc_flags 0: free CMA pages do not count); stops once ``want`` pages are isolated.
+        A pageblock left with no free page counts as scanned to its end (the scanner moves
+        below it). ``pool`` counts the isolated pages per pageblock (``cc->freepages``).
+        Returns the free scanner's new pageblock and the pool."""
+        for b in range(len(w.zones[p].blocks) - 1, -1, -1):
+            if b > sc1:
+                continue
+            if b <= sc0:
+                break               # scanned down to the migration scanner: they meet
+            pool, left = self._isolate_from(w, p, b, pool, want)
+            if sum(pool) >= want:   # enough: the scanner stays on a pageblock with more
+                return select(left, b, b - 1), pool
+        return sc0, pool
+
+    def _isolate_from(self, w: _Work, p: int, b: int, pool: tuple, want: int) -> tuple:
+        """``isolate_freepages_block`` on pageblock ``b``: ``(pool, whether free pages are
+        left in it)``."""
+        blk = w.zones[p].blocks[b]
+        if not self.compaction_target_ok(blk):
+            return pool, False
         low = self.wm[p][1]
-        b = sc[1]
-        while b > sc[0]:
-            blk = w.zones[p].blocks[b]
-            if self.compaction_target_ok(blk):
-                while blk.free and len(pool) < want:
-                    if not self.zone_watermark_ok(w, p, 0, low + 1, 0, 0):
-                        w.paths.append("compaction: free page isolation refused (watermark)")
-                        break
-                    z = w.zones[p]
-                    blocks = list(z.blocks)
-                    blk = blk._replace(free=blk.free - 1)
-                    blocks[b] = blk
-                    w.zones[p] = z._replace(nr_free=z.nr_free - 1,
-                                            nr_free_cma=z.nr_free_cma - (1 if blk.mt == C else 0),
-                                            blocks=tuple(blocks))
-                    pool.append(b)
-                if blk.free and len(pool) >= want:
-                    sc[1] = b
-                    return
-            b -= 1
-            sc[1] = b
-            if len(pool) >= want:
-                return
-        sc[1] = sc[0]   # scanned down to the migration scanner: the scanners meet
+        n = sum(pool)
+        for _ in range(self.ppb):
+            if not ((blk.free > 0) & (n < want)):
+                break
+            if not self.zone_watermark_ok(w, p, 0, low + 1, 0, 0):
+                w.paths.append("compaction: free page isolation refused (watermark)")
+                break
+            z = w.zones[p]
+            blocks = list(z.blocks)
+            blk = blk._replace(free=blk.free - 1)
+            blocks[b] = blk
+            w.zones[p] = z._replace(nr_free=z.nr_free - 1,
+                                    nr_free_cma=z.nr_free_cma - (blk.mt == C),
+                                    blocks=tuple(blocks))
+            pool = tuple(c + (i == b) for i, c in enumerate(pool))
+            n += 1
+        return pool, blk.free > 0
 
     def _migrate_one(self, w: _Work, p: int, src: int, ci: int, dst: int) -> None:
         # migrate_pages -> compaction_alloc: the page's contents move to the isolated free
@@ -168,7 +174,7 @@ class Compaction:
         held[ci] -= 1
         blocks[src] = Block(sblk.mt, sblk.free + 1, tuple(held))
         w.zones[p] = z._replace(nr_free=z.nr_free + 1,
-                                nr_free_cma=z.nr_free_cma + (1 if sblk.mt == C else 0),
+                                nr_free_cma=z.nr_free_cma + (sblk.mt == C),
                                 blocks=tuple(blocks))
         if getattr(self, "page_age", False) and GFP_CLASSES[ci].lru:
             # the moved page keeps its LRU age position (as the cma_alloc migration does)
@@ -184,74 +190,85 @@ class Compaction:
 
         Both scanners start afresh (migration scanner at the zone's first pageblock, free
         scanner at its last; cached positions and PG_migrate_skip hints are not modelled).
-        Loop: ``compact_finished`` (scanners met -> COMPACT_COMPLETE; order-``order`` low
-        watermark met with ``alloc_flags`` and a suitable free block -> COMPACT_PARTIAL);
-        ``isolate_migratepages`` takes the LRU pages of the next pageblock below the free
-        scanner that :meth:`compaction_source_ok` accepts; ``migrate_pages`` moves them one by
-        one into free pages isolated by :meth:`_isolate_freepages` (most recently isolated
-        first, the ``cc->freepages`` list order); when no free page can be isolated the rest
-        are put back. At the end unused isolated free pages go back to their pageblocks
-        (``release_freepages``)."""
+        Each pass (:meth:`_compact_pass`) is one turn of the kernel's loop; unused isolated
+        free pages go back to their pageblocks at the end (``release_freepages``)."""
         st = self.compaction_suitable(w, p, order, alloc_flags, classzone)
         if st != COMPACT_CONTINUE:
             return st
         lab = self.layout[p].label
         w.paths.append(f"compact_zone: {lab}")
-        mt = GFP_CLASSES[ci].migratetype
-        sc = [0, len(w.zones[p].blocks) - 1]   # [migration scanner, free scanner] pageblocks
-        pool: list[int] = []
-        low = self.wm[p][1]
-        cma_before = [self.is_cma_memory(p, b, blk.mt) and blk.free < self.ppb
+        n = len(w.zones[p].blocks)
+        cma_before = [self.is_cma_memory(p, b, blk.mt) & (blk.free < self.ppb)
                       for b, blk in enumerate(w.zones[p].blocks)]
-        while True:
-            if sc[1] <= sc[0]:
-                status = COMPACT_COMPLETE
-                if w.log is not None: w.say(f"    compact_finished({lab}): scanners met -> "
-                                           "COMPACT_COMPLETE")
+        sc0, sc1, pool = 0, n - 1, (0,) * n     # scanners' pageblocks, cc->freepages
+        status = COMPACT_CONTINUE
+        for _ in range(n + 1):      # a pass ends compaction or moves the migration scanner on
+            status, sc0, sc1, pool = self._compact_pass(w, p, ci, order, alloc_flags,
+                                                        classzone, sync, sc0, sc1, pool)
+            if status != COMPACT_CONTINUE:
                 break
-            if (self.zone_watermark_ok(w, p, order, low, classzone, alloc_flags)
-                    and self._compact_suitable_page(w, p, order, mt)):
-                status = COMPACT_PARTIAL
-                if w.log is not None: w.say(f"    compact_finished({lab}): order-{order} page "
-                                           "free on a usable list -> COMPACT_PARTIAL")
-                break
-            src = -1
-            for b in range(sc[0], sc[1]):
-                if self.compaction_source_ok(w.zones[p].blocks[b].mt, mt, sync):
-                    src = b
-                    break
-            if src < 0:
-                sc[0] = sc[1]       # isolate_migratepages reached the free scanner
-                continue
-            sc[0] = src + 1
-            pages = self._migratable(w, p, src)
-            if not pages:
-                continue
-            if w.log is not None: w.say(f"    isolate_migratepages: {len(pages)} page(s) of "
-                                       f"{lab} pageblock {src} "
-                                       f"({_MTN[w.zones[p].blocks[src].mt]})")
-            for vc in pages:
-                if not pool:
-                    self._isolate_freepages(w, p, sc, pool, len(pages))
-                if not pool:
-                    if w.log is not None: w.say("      compaction_alloc: no free page -> "
-                                               "-ENOMEM, the rest put back")
-                    break
-                self._migrate_one(w, p, src, vc, pool.pop())
-        for b in pool:          # release_freepages
-            z = w.zones[p]
-            blocks = list(z.blocks)
-            blk = blocks[b]
-            blocks[b] = blk._replace(free=blk.free + 1)
-            w.zones[p] = z._replace(nr_free=z.nr_free + 1,
-                                    nr_free_cma=z.nr_free_cma + (1 if blk.mt == C else 0),
-                                    blocks=tuple(blocks))
+        z = w.zones[p]              # release_freepages
+        blocks = tuple(blk._replace(free=blk.free + k) for blk, k in zip(z.blocks, pool))
+        w.zones[p] = z._replace(nr_free=z.nr_free + sum(pool),
+                                nr_free_cma=z.nr_free_cma + sum(
+                                    k * (blk.mt == C) for blk, k in zip(z.blocks, pool)),
+                                blocks=blocks)
         for b, blk in enumerate(w.zones[p].blocks):
-            if cma_before[b] and blk.free == self.ppb:
+            if cma_before[b] & (blk.free == self.ppb):
                 w.paths.append("compaction empties a CMA pageblock")
                 if w.log is not None: w.say(f"    {lab} pageblock {b} ({_MTN[blk.mt]}, CMA "
                                            "memory) is now one free pageblock-order block")
         return status
+
+    def _compact_pass(self, w: _Work, p: int, ci: int, order: int, alloc_flags: int,
+                      classzone: int, sync: bool, sc0: int, sc1: int, pool: tuple) -> tuple:
+        """One turn of v4.6 ``compact_zone``'s loop: ``compact_finished`` (scanners met ->
+        COMPACT_COMPLETE; order-``order`` low watermark met with ``alloc_flags`` and a
+        suitable free block -> COMPACT_PARTIAL); ``isolate_migratepages`` takes the LRU
+        pages of the next pageblock below the free scanner that
+        :meth:`compaction_source_ok` accepts; ``migrate_pages`` moves them one by one into
+        free pages isolated by :meth:`_isolate_freepages` (most recently isolated -- the
+        lowest pageblock -- first, the ``cc->freepages`` list order); when no free page can
+        be isolated the rest are put back. Returns ``(status, sc0, sc1, pool)``."""
+        lab = self.layout[p].label
+        mt = GFP_CLASSES[ci].migratetype
+        if sc1 <= sc0:
+            if w.log is not None: w.say(f"    compact_finished({lab}): scanners met -> "
+                                       "COMPACT_COMPLETE")
+            return COMPACT_COMPLETE, sc0, sc1, pool
+        if (self.zone_watermark_ok(w, p, order, self.wm[p][1], classzone, alloc_flags)
+                and self._compact_suitable_page(w, p, order, mt)):
+            if w.log is not None: w.say(f"    compact_finished({lab}): order-{order} page "
+                                       "free on a usable list -> COMPACT_PARTIAL")
+            return COMPACT_PARTIAL, sc0, sc1, pool
+        src = first_true((sc0 <= b) & (b < sc1) & self.compaction_source_ok(blk.mt, mt, sync)
+                         for b, blk in enumerate(w.zones[p].blocks))
+        if src < 0:
+            return COMPACT_CONTINUE, sc1, sc1, pool    # isolate_migratepages met the free scanner
+        sc0 = src + 1
+        pages = self._migratable(w, p, src)
+        if not pages:
+            return COMPACT_CONTINUE, sc0, sc1, pool
+        if w.log is not None: w.say(f"    isolate_migratepages: {len(pages)} page(s) of "
+                                   f"{lab} pageblock {src} "
+                                   f"({_MTN[w.zones[p].blocks[src].mt]})")
+        for vc in pages:
+            if not any_(pool):
+                sc1, pool = self._isolate_freepages(w, p, sc0, sc1, pool, len(pages))
+            if not any_(pool):
+                if w.log is not None: w.say("      compaction_alloc: no free page -> "
+                                           "-ENOMEM, the rest put back")
+                break
+            pool = self._migrate_to_isolated(w, p, src, vc, pool)
+        return COMPACT_CONTINUE, sc0, sc1, pool
+
+    def _migrate_to_isolated(self, w: _Work, p: int, src: int, ci: int, pool: tuple) -> tuple:
+        """``migrate_pages`` of one page of class ``ci`` from pageblock ``src`` into the most
+        recently isolated free page (``compaction_alloc`` takes the head of
+        ``cc->freepages``: the lowest pageblock isolated from); returns the pool left."""
+        dst = first_true(k > 0 for k in pool)
+        self._migrate_one(w, p, src, ci, dst)
+        return tuple(k - (i == dst) for i, k in enumerate(pool))
 
     def direct_compact(self, w: _Work, ci: int, order: int, alloc_flags: int,
                        sync: bool) -> tuple[int, int]:

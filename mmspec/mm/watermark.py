@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..ops import any_
 from ..state import Zone
 from ..vocab import ALLOC_CMA, ALLOC_HARDER, ALLOC_HIGH, alloc_flags_str
 from .common import C, M, R, U, _Work
@@ -119,13 +120,11 @@ class Watermarks:
         # step 8 of __zone_watermark_ok: a free block of order >= `order` on an
         # UNMOVABLE/MOVABLE/RECLAIMABLE list, or on CMA with ALLOC_CMA, or any with HARDER.
         need = 1 << order
-        for b in z.blocks:
-            if b.free >= need:
-                if alloc_flags & ALLOC_HARDER or b.mt in (U, M, R):
-                    return True
-                if b.mt == C and (alloc_flags & ALLOC_CMA or not self.cma_migratetype):
-                    return True
-        return False
+        harder = bool(alloc_flags & ALLOC_HARDER)
+        cma_ok = bool(alloc_flags & ALLOC_CMA or not self.cma_migratetype)
+        return any_((b.free >= need) & (harder | (b.mt == U) | (b.mt == M) | (b.mt == R)
+                                        | ((b.mt == C) & cma_ok))
+                    for b in z.blocks)
 
     def _fmt_check(self, w: _Work, p: int, order: int, mark: int, which: str, cz: int,
                    flags: int, ok: bool) -> str:
