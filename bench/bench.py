@@ -75,13 +75,13 @@ def _digest_python(model, parents, shape) -> str:
 
 def run_one(design: str, size: str, engine: str) -> dict:
     from mmspec import explore
-    from mmspec.engine import compiled
+    from mmspec.engine import build, compiled
     model = _model(design, SCOPES[size])
     built = None
     build_s = 0.0
     if engine == "compiled" or size != "huge":
         t0 = time.perf_counter()
-        built = compiled.build(model, [])
+        built = build.build(model, [])
         built.start_fast()
         while built.fast is not None and built.proc is not None and built.proc.poll() is None:
             time.sleep(0.05)          # benchmark the optimised library

@@ -771,7 +771,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         rep.clear()
-        err.write(f"mmspec: interrupted" + (f" during {rep.label} after {rep.elapsed():.1f} s"
+        err.write("mmspec: interrupted" + (f" during {rep.label} after {rep.elapsed():.1f} s"
                                             if rep.label else "") + "; no result\n")
         return EXIT_INTERRUPTED
 

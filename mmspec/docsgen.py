@@ -393,7 +393,7 @@ def _trace_page(model: Allocator, page: Page, svg: str) -> str:
            f"line the loop back (state {n}, the same state as state {tr.loop_start})"
            if tr.loop_start is not None else "")
         + ("; a red vertical line marks a step whose allocation fails." if fails else "."), "",
-        f'<div class="mmspec-chart-box">',
+        '<div class="mmspec-chart-box">',
         _inline_svg(svg, page.stem),
         "</div>", "",
         f"[The chart as an SVG file]({page.stem}.svg)", "",

@@ -128,7 +128,7 @@ def test_every_successor_list_agrees_at_tiny(design):
     """The compiled step function alone, on every reachable state of the tiny scope: the
     same successors (action with its reclaim choices, next state, ok, zone, pageblock,
     coverage tags) in the same order as ``Allocator.successors``."""
-    from mmspec.engine.compiled import build
+    from mmspec.engine.build import build
     model = get_design(design)(tiny())
     built = build(model, [])
     sh = built.shape
@@ -205,7 +205,7 @@ def test_no_compiler_falls_back_or_refuses(tmp_path):
 def test_corrupted_or_stale_cache_entries_are_rebuilt(tmp_path):
     """Each run in a fresh process, as a user would: a library whose bytes do not match
     its checksum, a missing checksum, or a plan whose source is gone is rebuilt."""
-    from mmspec.engine.compiled import _cached_lib
+    from mmspec.engine.build import _cached_lib
     env = dict(os.environ, MMSPEC_CACHE_DIR=str(tmp_path))
     args = ["check", "--design", "migrate_cma", "--scope", "tiny", "--engine", "compiled",
             "--check", "atomic_while_kswapd_sleeps", "--max-states", "20000"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .gfp import LAYOUTS, Request, request_of
+from .gfp import Request, request_of
 from .report import Report
 from .rules import (Gen, gens_for, fast_flags, gfp_zone_index, kswapd_view, slow_flags,
                     zone_check, zone_indices)

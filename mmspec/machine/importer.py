@@ -21,7 +21,7 @@ import zlib
 from fractions import Fraction
 
 from ..scope import parse_scope, toml_table
-from .procfs import Machine, parse_files
+from .procfs import Machine
 from .rules import zone_indices
 from .scaling import RULE, SMALL_REQUESTS, round_half_up, scale_blocks, scale_marks, scale_pages
 from .text import InputError, special_kind

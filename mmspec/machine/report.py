@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from .gfp import LAYOUTS, decode_hex, decode_names, to_hex
-from .text import InputError, Line, VersionRange, fields, shift, text_lines
+from .text import InputError, Line, VersionRange, fields, text_lines
 
 __all__ = ["ZoneSnap", "Report", "parse_report", "ZONE_NAMES"]
 
