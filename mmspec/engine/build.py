@@ -181,6 +181,30 @@ def _load(path: Path):
     return lib
 
 
+#: the cache is pruned to half this size (oldest files first) when it grows beyond it
+CACHE_BYTES = 512 << 20
+
+
+def _prune(d: Path) -> None:
+    """Keep the cache bounded: past :data:`CACHE_BYTES`, remove the least recently used
+    entries (a library and its checksum, a source, a plan) down to half of it."""
+    try:
+        files = [(f.stat().st_atime, f.stat().st_size, f) for f in d.iterdir() if f.is_file()]
+    except OSError:
+        return
+    total = sum(size for _, size, _ in files)
+    if total <= CACHE_BYTES:
+        return
+    for _, size, f in sorted(files):
+        if total <= CACHE_BYTES // 2:
+            break
+        try:
+            f.unlink()
+            total -= size
+        except OSError:
+            pass
+
+
 def _install(out: Path, so: Path) -> None:
     """Move a fresh library into the cache with its checksum beside it."""
     digest = _sha(out)
@@ -212,6 +236,7 @@ def _cache() -> Path:
 def _compile(level: str, c_path: Path, so: Path) -> None:
     """Compile ``c_path`` into the cache entry ``so`` (with its checksum)."""
     cmd, _ = compiler()
+    _prune(so.parent)
     with tempfile.TemporaryDirectory(dir=so.parent, prefix=".build-") as tmp:
         out = Path(tmp) / "lib.so"
         r = subprocess.run(cmd + [level] + list(CFLAGS) + ["-o", str(out), str(c_path)],
