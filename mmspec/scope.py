@@ -93,7 +93,7 @@ DEFAULT_SCOPE_TOML = """\
 # mmspec default scope: one node, a Normal zone of 5 pageblocks (2 pages each), two of
 # them the CMA area; GFP_KERNEL may hold 3 pages, GFP_HIGHUSER_MOVABLE 4 and blockdev
 # buffers 2 (the scope `tiny`, the default before the compiled engine, has 2/3/1).
-# 34,000-210,000 states per design, every cell of `mmspec compare` conclusive, and every
+# 33,600-210,000 states per design, every cell of `mmspec compare` conclusive, and every
 # verdict the same with one more page of any request class.
 pages_per_pageblock = 2
 fair_zone_policy = true        # v4.6 ALLOC_FAIR / NR_ALLOC_BATCH; false = v4.8 highest zone first
@@ -184,6 +184,13 @@ class Scope:
     def option(self, name: str, default: Any = None) -> Any:
         """A design-specific switch from the scope's ``[design]`` table."""
         return dict(self.extra).get(name, default)
+
+    def switch(self, name: str, default: bool) -> bool:
+        """A true/false design switch from the ``[design]`` table (ScopeError otherwise)."""
+        v = self.option(name, default)
+        if not isinstance(v, bool):
+            raise ScopeError(f"[design] {name} must be true or false, got {v!r}")
+        return v
 
     def with_changes(self, **kw: Any) -> "Scope":
         return replace(self, **kw)

@@ -40,8 +40,8 @@ class Vmscan:
         when a page is freed to the zone (``free_one_page``). The model reclaims every page
         it scans, so while reclaim can take a page the counter never reaches the limit and
         the zone is reclaimable. A page reclaim cannot release (a blockdev buffer pinned
-        under I/O, a page of a pageblock cma_alloc has isolated) is scanned and put back:
-        when every LRU page of the zone is such a page, each kswapd pass scans pages,
+        under I/O) is scanned and put back: when every LRU page of the zone is such a
+        page, each kswapd pass scans pages,
         frees none and changes nothing else, so v4.6 passes until the counter crosses the
         limit and then treats the zone as unreclaimable (balanced: kswapd sleeps). The
         model goes there at once: the zone is reclaimable iff reclaim can take one of its
