@@ -49,7 +49,7 @@ class MigrateCmaCompactionSkip(Allocator):
     wmark_basis_includes_cma = False
 
     # Verdicts the model shows at scope `tiny` (`mmspec check --design
-    # migrate_cma_compaction_skip`; compaction checks at their own scope,
+    # migrate_cma_compaction_skip --scope tiny`; compaction checks at their own scope,
     # checks/compaction.py); observations, pinned by tests. Without high-order requests the
     # design is v4.6 exactly, so the order-0 checks match migrate_cma.
     expected = {
@@ -69,6 +69,9 @@ class MigrateCmaCompactionSkip(Allocator):
         },
         "compaction": {"compaction_empties_unusable_cma": Verdict.HOLDS},  # C10 (Mel's side)
     }
+    # the default scope (GFP_KERNEL 3, GFP_HIGHUSER_MOVABLE 4, BLOCKDEV 2), as observed: the
+    # same verdicts as at `tiny`, and as migrate_cma's there
+    expected["default"] = dict(expected["tiny"])
 
     def compaction_source_ok(self, block_mt: int, request_mt: int, sync: bool) -> bool:
         """The fix: a MIGRATE_CMA pageblock is no migration source for a request whose

@@ -52,7 +52,8 @@ class MigrateCmaKswapdFix(Allocator):
     wmark_basis_includes_cma = False
 
     # Verdicts the model shows at scope `tiny`
-    # (`mmspec check --design migrate_cma_kswapd_fix`); observations, pinned by tests.
+    # (`mmspec check --design migrate_cma_kswapd_fix --scope tiny`); observations, pinned by
+    # tests.
     expected = {
         "tiny": {
             # C4 fixed without a zone (Mel's side of C6): HOLDS, also with
@@ -72,6 +73,9 @@ class MigrateCmaKswapdFix(Allocator):
         },
         "compaction": {"compaction_empties_unusable_cma": Verdict.VIOLATED},
     }
+    # the default scope (GFP_KERNEL 3, GFP_HIGHUSER_MOVABLE 4, BLOCKDEV 2), as observed: the
+    # same verdicts as at `tiny` (atomic_while_kswapd_sleeps still HOLDS)
+    expected["default"] = dict(expected["tiny"])
 
     def get_page_from_freelist(self, w, ci, order, alloc_flags, where):
         # Remember the request's class (its zonelist) and classzone for rmqueue below.

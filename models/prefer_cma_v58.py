@@ -44,11 +44,12 @@ class PreferCmaV58(Allocator):
     cma_migratetype = True
     wmark_basis_includes_cma = False
 
-    # Verdicts the model shows at scope `tiny` (`mmspec check --design prefer_cma_v58`);
-    # observations, pinned by tests/test_designs.py. Claim numbers: history-and-claims.md s7.
+    # Verdicts the model shows at scope `tiny` (`mmspec check --design prefer_cma_v58 --scope
+    # tiny`) and at the default scope (below); observations, pinned by tests/test_designs.py.
+    # Claim numbers: history-and-claims.md s7.
     expected = {
         "tiny": {
-            # C17 (2023 counterexample to the 50 % rule): HOLDS here only because the default
+            # C17 (2023 counterexample to the 50 % rule): HOLDS here only because this
             # scope's movable demand (3 + 1 blockdev pages) is too small. With one more movable
             # page (--limit GFP_HIGHUSER_MOVABLE=4) it is VIOLATED in 8 steps: at free 4, free
             # CMA 2 the rule does not fire (2 > 4 // 2 fails), the blockdev request takes an
@@ -69,6 +70,17 @@ class PreferCmaV58(Allocator):
             "page_age_inversion_fair": Verdict.VACUOUS,  # one zone: no cross-zone LRU to invert (the witness needs two zones)
         },
         "compaction": {"compaction_empties_unusable_cma": Verdict.VIOLATED},
+    }
+    # the default scope (GFP_KERNEL 3, GFP_HIGHUSER_MOVABLE 4, BLOCKDEV 2), as observed:
+    expected["default"] = {
+        **expected["tiny"],
+        # HOLDS at `tiny` -> VIOLATED (8 steps): C17's counterexample appears with the 4th
+        # movable page. Three GFP_KERNEL pages (the third claims a MOVABLE pageblock), then
+        # four movable pages alternate CMA / MOVABLE as the 50 % rule fires and stops
+        # firing (free CMA 2 > free 4 // 2 fails for the last one), all in the fast path
+        # counting free CMA (kswapd asleep); GFP_ATOMIC then sees free 3 - free_cma 2 = 1
+        # <= min 2->1 and fails.
+        "atomic_while_kswapd_sleeps": Verdict.VIOLATED,
     }
 
     def cma_first(self, w, p, mt, alloc_flags):
