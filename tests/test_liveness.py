@@ -77,8 +77,9 @@ def test_refuses_state_reduction():
 
 @pytest.fixture(scope="module")
 def lasso():
-    m = MigrateCma(default_scope())
-    r = explore(m, registry.get_checks(["utilization_oscillation"]))
+    m = MigrateCma(default_scope())       # the same lasso (4+3) as at `tiny`
+    r = explore(m, registry.get_checks(["utilization_oscillation"]), max_states=410000)
+    assert r.stats.complete                # 203560 states
     return m, r.cell("utilization_oscillation")
 
 
