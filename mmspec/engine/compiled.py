@@ -30,13 +30,37 @@ __all__ = ["explore_compiled", "digest_arrays", "CompilerMissing", "is_built", "
 MM_RUNNING, MM_DONE, MM_CAP, MM_RANGE, MM_MEMORY, MM_NOMEM = range(6)
 
 
-def digest_arrays(keys: bytes, parents: bytes, actions: bytes) -> str:
+def digest_arrays(keys, parents, actions) -> str:
     """A digest of a search's parent map in discovery order: the packed states (8-byte
-    words), parent indices (int32) and action codes (uint64), little-endian."""
+    words), parent indices (int32) and action codes (uint64), little-endian. Each part is a
+    bytes-like object or an iterable of them (its chunks, hashed in order: the digest does
+    not depend on how a part is cut)."""
     h = hashlib.sha256()
     for part in (keys, parents, actions):
-        h.update(hashlib.sha256(part).digest())
+        ph = hashlib.sha256()
+        for chunk in ((part,) if isinstance(part, (bytes, bytearray, memoryview)) else part):
+            ph.update(chunk)
+        h.update(ph.digest())
     return h.hexdigest()
+
+
+def _c_view(addr: int, nbytes: int) -> memoryview:
+    """The driver's array at ``addr`` as a read-only view, without copying it."""
+    return memoryview((ctypes.c_char * nbytes).from_address(addr)).cast("B").toreadonly()
+
+
+def _actions_u64(view: memoryview, asz: int, chunk: int = 1 << 20):
+    """The action codes widened to uint64 a chunk at a time (so digesting them does not
+    hold a second copy of the whole array)."""
+    import array
+    for i in range(0, len(view), chunk * asz):
+        part = view[i:i + chunk * asz]
+        if asz == 8:
+            yield part
+        else:
+            narrow = array.array("I")
+            narrow.frombytes(part)
+            yield array.array("Q", narrow).tobytes()
 
 
 def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None = None,
@@ -136,14 +160,12 @@ def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None =
         res = Result(model.name, tuple(cells), stats, coverage, parents)
         if not digest:
             return res
-        import array
         n = stats.distinct
-        keys = ctypes.string_at(lib.mm_keys(ctx), 8 * sh.nw * n)
-        par = ctypes.string_at(lib.mm_parents(ctx), 4 * n)
         asz = 4 if sh.action_t == "uint32_t" else 8
-        acts = array.array("Q", array.array("I" if asz == 4 else "Q",
-                                            ctypes.string_at(lib.mm_actions(ctx), asz * n)))
-        return res, digest_arrays(keys, par, acts.tobytes())
+        keys = _c_view(lib.mm_keys(ctx), 8 * sh.nw * n)
+        par = _c_view(lib.mm_parents(ctx), 4 * n)
+        acts = _c_view(lib.mm_actions(ctx), asz * n)
+        return res, digest_arrays(keys, par, _actions_u64(acts, asz))
     finally:
         lib.mm_free(ctx)
 
