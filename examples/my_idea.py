@@ -16,8 +16,9 @@ class MyIdea(MigrateCma):
     title = "example: v4.6 MIGRATE_CMA, free CMA pages never count in watermark checks"
     source = "README example; Joonsoo Kim, 2014, patch 3 of 3 (see design joonsoo_2014)"
 
-    #: what the idea is expected to show, per named scope (observations at `tiny`)
-    expected = {"tiny": {"atomic_while_kswapd_sleeps": Verdict.HOLDS}}
+    #: what the idea is expected to show, per named scope (observed at both)
+    expected = {"default": {"atomic_while_kswapd_sleeps": Verdict.HOLDS},
+                "tiny": {"atomic_while_kswapd_sleeps": Verdict.HOLDS}}
 
     def watermark_counts_cma(self, alloc_flags: int) -> bool:
         """Never: ``__zone_watermark_ok`` subtracts free CMA pages for every request."""
