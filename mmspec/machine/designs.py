@@ -116,6 +116,19 @@ class DesignRun:
         return self.verdict
 
 
+def _prebuild(classes, scope, check) -> None:
+    """Compile the compiled engine's programs for every design at once (in parallel, into
+    the cache) so that a first run does not build them one after the other."""
+    from ..engine.compiled import prebuild
+    jobs = []
+    for cls in classes:
+        try:
+            jobs.append((cls(scope), [check]))
+        except MmspecError:
+            pass
+    prebuild(jobs)
+
+
 def run_designs(d: Diagnosis, data: dict, designs: list[str] | None, max_states: int,
                 time_limit: float, err) -> list[DesignRun]:
     """Explore every design (or the named ones) on the scope for ``d.check``; each search has
@@ -124,6 +137,7 @@ def run_designs(d: Diagnosis, data: dict, designs: list[str] | None, max_states:
     check = registry.get_checks([d.check])[0]
     classes = registry.designs() if not designs else [registry.get_design(n) for n in designs]
     args = reproduce_args(data)
+    _prebuild(classes, scope, check)
     out = []
     for cls in classes:
         try:
