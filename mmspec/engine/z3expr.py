@@ -29,7 +29,7 @@ from typing import Callable
 import z3
 from z3 import z3core as _C
 
-from .sym import Sym
+from .sym import Sym, postorder
 
 __all__ = ["Z3Expr", "node_ranges", "program_width", "signed_bits", "BITWISE_BITS"]
 
@@ -45,26 +45,6 @@ def signed_bits(lo: int, hi: int) -> int:
     while not (-(1 << (b - 1)) <= lo and hi < (1 << (b - 1))):
         b += 1
     return b
-
-
-def _postorder(roots, skip=frozenset()) -> list:
-    """The nodes under ``roots`` (not under a node whose number is in ``skip``), every
-    node after its arguments (no recursion)."""
-    order, seen = [], set()
-    stack = [(r, False) for r in roots if isinstance(r, Sym) and r.nid not in skip]
-    while stack:
-        n, expanded = stack.pop()
-        if expanded:
-            order.append(n)
-            continue
-        if n.nid in seen:
-            continue
-        seen.add(n.nid)
-        stack.append((n, True))
-        if n.op not in ("in", "ch"):
-            stack.extend((a, False) for a in n.args
-                         if isinstance(a, Sym) and a.nid not in seen and a.nid not in skip)
-    return order
 
 
 class Z3Expr:
@@ -116,7 +96,7 @@ class Z3Expr:
             return x
         t = self.memo.get(x.nid)
         if t is None:
-            for n in _postorder([x], self.memo):
+            for n in postorder([x], self.memo):
                 self.memo[n.nid] = self._node(n)
             t = self.memo[x.nid]
         return t
@@ -266,7 +246,7 @@ def node_ranges(roots, leaf_range: Callable[[Sym], tuple[int, int]]) -> dict[int
         if isinstance(x, Sym):
             return rng[x.nid]
         return int(x), int(x)
-    for n in _postorder(roots):
+    for n in postorder(roots):
         if n.op in ("in", "ch"):
             rng[n.nid] = (0, 1) if n.isbool else leaf_range(n)
         elif n.isbool or n.op in ("and", "or", "not", "<", "<=", "==", "!="):
