@@ -1,17 +1,12 @@
-"""Building the compiled engine's libraries: the C compiler, the cache, background builds.
+"""Building the compiled engine's libraries: plan and source, loading, background builds.
 
 A program (:func:`mmspec.engine.lower.trace_program`) is generated as C
 (:mod:`mmspec.engine.cgen`), compiled with the C compiler Python itself was built with
-(``sysconfig``'s ``CC``; ``$CC`` overrides it) and cached under the user's cache directory
-(``$MMSPEC_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmspec``, else ``~/.cache/mmspec``):
-
-* ``plan-KEY.json``: what decoding needs (leaf layout, templates, choice slots, tags),
-  keyed by a hash of everything the trace depends on (the package's code, the design's
-  and the checks' code outside it, the model's attributes and scope), so a cached
-  program is used without tracing again;
-* ``SRC.c``, ``SRC.O0.so``, ``SRC.O1.so``: the generated source (``SRC`` hashes it with
-  the compiler's identity and flags) and its libraries, each with a ``.sha256`` beside
-  it. A library whose bytes do not match is rebuilt, never loaded.
+(:mod:`mmspec.engine.cc`; ``$CC`` overrides it) and cached under the user's cache directory
+(:mod:`mmspec.engine.cache` lists its entries): :func:`build` writes the plan (what
+decoding needs, keyed by everything the trace depends on, so a cached program is used
+without tracing again) and the source, compiles it, and loads the library with its
+``ctypes`` prototypes (:class:`Built`).
 
 ``-O0`` is built at once (under a second); ``-O1`` (as fast as ``-O2`` on these sources,
 three times quicker to build) in a background process for runs that last, and the run
@@ -23,71 +18,19 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import shlex
 import subprocess
-import sysconfig
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 from ..check import Check
 from ..errors import MmspecError
+from .cache import CACHE_BYTES, _cache, _cached_lib, _plan_key, _plan_src, cache_dir  # noqa: F401
+from .cc import CFLAGS, CompilerMissing, _compile, compiler
 from .cgen import DriverShape, generate
 from .lower import Program, trace_program, unsupported_reason
 
 __all__ = ["compiler", "cache_dir", "build", "Built", "CompilerMissing", "is_built",
            "prebuild", "why_not_compiled", "CFLAGS"]
-
-#: flags besides the optimisation level (-O0 for a quick first build, -O1 for the one that
-#: replaces it: as fast as -O2 on these sources and three times quicker to build)
-CFLAGS = ("-fPIC", "-shared", "-std=gnu11", "-w", "-fno-strict-aliasing")
-
-
-class CompilerMissing(MmspecError):
-    """No working C compiler: the compiled engine is not available."""
-
-
-_CC_CACHE: dict = {}
-
-
-def compiler() -> tuple[list[str], str]:
-    """``(command, identity)`` of the C compiler: ``$CC`` or the one Python was built with.
-    Raises :class:`CompilerMissing` if it does not run."""
-    cmd_s = os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc"
-    hit = _CC_CACHE.get(cmd_s)
-    if hit is not None:
-        if isinstance(hit, Exception):
-            raise hit
-        return hit
-    cmd = shlex.split(cmd_s)
-    try:
-        r = subprocess.run(cmd + ["--version"], capture_output=True, text=True, timeout=30)
-        ok = r.returncode == 0
-        ident = (r.stdout or r.stderr).strip().splitlines()[0] if ok else ""
-    except (OSError, subprocess.SubprocessError, IndexError):
-        ok, ident = False, ""
-    if not ok:
-        exc = CompilerMissing(f"no working C compiler ({cmd_s!r} does not run; set CC)")
-        _CC_CACHE[cmd_s] = exc
-        raise exc
-    _CC_CACHE[cmd_s] = (cmd, f"{cmd_s} | {ident}")
-    return _CC_CACHE[cmd_s]
-
-
-def cache_dir() -> Path:
-    d = os.environ.get("MMSPEC_CACHE_DIR")
-    if d:
-        return Path(d)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mmspec"
-
-
-def _sha(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _plan_dict(prog: Program, src_hash: str) -> dict:
@@ -181,73 +124,6 @@ def _load(path: Path):
     return lib
 
 
-#: the cache is pruned to half this size (oldest files first) when it grows beyond it
-CACHE_BYTES = 512 << 20
-
-
-def _prune(d: Path) -> None:
-    """Keep the cache bounded: past :data:`CACHE_BYTES`, remove the least recently used
-    entries (a library and its checksum, a source, a plan) down to half of it."""
-    try:
-        files = [(f.stat().st_atime, f.stat().st_size, f) for f in d.iterdir() if f.is_file()]
-    except OSError:
-        return
-    total = sum(size for _, size, _ in files)
-    if total <= CACHE_BYTES:
-        return
-    for _, size, f in sorted(files):
-        if total <= CACHE_BYTES // 2:
-            break
-        try:
-            f.unlink()
-            total -= size
-        except OSError:
-            pass
-
-
-def _install(out: Path, so: Path) -> None:
-    """Move a fresh library into the cache with its checksum beside it."""
-    digest = _sha(out)
-    os.replace(out, so)
-    sig = so.with_suffix(".sha256")
-    tmp = sig.with_name(sig.name + f".{os.getpid()}.tmp")
-    tmp.write_text(digest + "\n")
-    os.replace(tmp, sig)
-
-
-def _cached_lib(so: Path) -> bool:
-    sig = so.with_suffix(".sha256")
-    try:
-        return so.is_file() and sig.is_file() and sig.read_text().strip() == _sha(so)
-    except OSError:
-        return False
-
-
-def _cache() -> Path:
-    d = cache_dir()
-    try:
-        d.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise MmspecError(f"cannot create the compiled-engine cache {str(d)!r}: {exc}; "
-                          "set MMSPEC_CACHE_DIR to a writable directory") from None
-    return d
-
-
-def _compile(level: str, c_path: Path, so: Path) -> None:
-    """Compile ``c_path`` into the cache entry ``so`` (with its checksum)."""
-    cmd, _ = compiler()
-    _prune(so.parent)
-    with tempfile.TemporaryDirectory(dir=so.parent, prefix=".build-") as tmp:
-        out = Path(tmp) / "lib.so"
-        r = subprocess.run(cmd + [level] + list(CFLAGS) + ["-o", str(out), str(c_path)],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            first = (r.stderr or r.stdout).strip().splitlines()[:1]
-            raise CompilerMissing("the C compiler failed on the generated engine: "
-                                  f"{first[0] if first else 'no message'}")
-        _install(out, so)
-
-
 _BACKGROUND: list = []
 
 
@@ -265,67 +141,6 @@ def _background_build(*pairs: tuple[Path, Path]):
                             start_new_session=True)
     _BACKGROUND.append(proc)
     return proc
-
-
-_PKG_HASH: list = []
-#: model attributes that are caches of the int engine, not part of what is traced
-_SKIP_ATTRS = {"_intern", "_zid", "_zmemo", "_bintern", "_ztuples", "_cand_cache", "_scan_cache",
-               "_checks_cma_positions", "_cma_area_cache", "_pure_hooks_v", "_tracer"}
-
-
-def _file_bytes(obj) -> bytes | None:
-    import inspect
-    import sys
-    mod = sys.modules.get(getattr(obj, "__module__", None) or "")
-    f = getattr(mod, "__file__", None)
-    if not f:
-        try:
-            f = inspect.getsourcefile(obj)
-        except TypeError:
-            f = None
-    if not f:
-        return None
-    try:
-        return Path(f).read_bytes()
-    except OSError:
-        return None
-
-
-def _package_hash() -> str:
-    if not _PKG_HASH:
-        import importlib
-        h = hashlib.sha256()
-        for pkg in ("mmspec", "mmspec.models", "mmspec.checks"):
-            for d in importlib.import_module(pkg).__path__:
-                for f in sorted(Path(d).rglob("*")):
-                    if f.suffix in (".py", ".c") and "__pycache__" not in f.parts:
-                        h.update(str(f.relative_to(d)).encode() + b"\0" + f.read_bytes())
-        _PKG_HASH.append(h.hexdigest())
-    return _PKG_HASH[0]
-
-
-def _plan_key(model, checks: Sequence[Check]) -> str | None:
-    """A key naming everything a trace depends on (the package's code, the design's and
-    the checks' code outside it, the model's attributes and scope), or None."""
-    h = hashlib.sha256(_package_hash().encode())
-    objs = [c for c in type(model).__mro__ if c is not object]
-    for ck in checks:
-        objs += [fn for fn in (ck.witness, ck.bad_step, ck.bad_state,
-                               getattr(ck, "stay", None), getattr(ck, "accept", None)) if fn]
-    for o in objs:
-        mod = getattr(o, "__module__", "") or ""
-        if mod.split(".")[0] == "mmspec" and not mod.startswith("mmspec_user"):
-            h.update(mod.encode())
-            continue
-        data = _file_bytes(o)
-        if data is None:
-            return None
-        h.update(mod.encode() + b"\0" + data)
-    h.update(repr([ck.name for ck in checks]).encode())
-    h.update(repr(type(model).__qualname__).encode())
-    attrs = sorted((k, v) for k, v in model.__dict__.items() if k not in _SKIP_ATTRS)
-    h.update(repr(attrs).encode())
-    return h.hexdigest()[:40]
 
 
 def build(model, checks: Sequence[Check] = (), prog: Program | None = None) -> Built:
@@ -366,18 +181,6 @@ def build(model, checks: Sequence[Check] = (), prog: Program | None = None) -> B
     if not _cached_lib(quick):
         _compile("-O0", c_path, quick)
     return Built(plan, quick, fast, c_path)
-
-
-def _plan_src(model, checks) -> str | None:
-    """The source hash of this exploration's cached plan (None if none is cached)."""
-    key = _plan_key(model, checks)
-    if key is None:
-        return None
-    try:
-        import json
-        return json.loads((cache_dir() / f"plan-{key}.json").read_text())["src"]
-    except (OSError, ValueError, KeyError):
-        return None
 
 
 def is_built(model, checks) -> bool:
