@@ -2,12 +2,12 @@
 
 :class:`Allocator` is the v4.6 allocator as one class assembled from the modules that
 mirror the kernel's mm/ (:mod:`.watermark`, :mod:`.page_alloc`, :mod:`.vmscan`,
-:mod:`.compaction`, :mod:`.cma`, :mod:`.features`). This module holds what is not a kernel
-function: the design hooks a design (``models/*.py``) overrides, the zone layout built from
-a scope (watermarks explicit or from the v4.6 formulas, lowmem_reserve), and the model
-protocol every engine uses: ``init_states``, ``successors`` (the fixed order of actions),
-``step``/``explain`` (one action, with the kernel-vocabulary log), the action guards, and
-the int engine's interning of zones.
+:mod:`.compaction`, :mod:`.cma`, :mod:`.features`) and the zone layout of a scope
+(:mod:`.zone_setup`: watermarks explicit or from the v4.6 formulas, lowmem_reserve). This
+module holds what is not a kernel function: the design hooks a design (``models/*.py``)
+overrides, and the model protocol every engine uses: ``init_states``, ``successors`` (the
+fixed order of actions), ``step``/``explain`` (one action, with the kernel-vocabulary log),
+the action guards, and the int engine's interning of zones.
 """
 
 from __future__ import annotations
@@ -15,23 +15,23 @@ from __future__ import annotations
 from typing import ClassVar, Iterator
 
 from ..errors import ScopeError, TraceReplayError
-from ..scope import (Scope, init_per_zone_wmark_min, setup_per_zone_lowmem_reserve,
-                    setup_per_zone_wmarks)
+from ..scope import Scope
 from ..state import ALLOC, FREE, KSWAPD, Action, Block, Effect, State, Zone
 from ..vocab import (ALLOC_CMA, ALLOC_CPUSET, ALLOC_FAIR, ALLOC_HARDER, ALLOC_HIGH,
                     ALLOC_WMARK_LOW, ALLOC_WMARK_MIN, GFP_CLASSES, GfpClass, ZoneType)
-from .common import C, M, NeedVictim, SLEEPING, ZoneLayout, _Work
+from .common import C, M, NeedVictim, SLEEPING, _Work
 from .cma import Cma
 from .compaction import Compaction
 from .features import Features
 from .page_alloc import PageAlloc
 from .vmscan import Vmscan
 from .watermark import Watermarks
+from .zone_setup import ZoneSetup
 
 __all__ = ["Allocator"]
 
 
-class Allocator(Watermarks, PageAlloc, Vmscan, Compaction, Cma, Features):
+class Allocator(Watermarks, PageAlloc, Vmscan, Compaction, Cma, Features, ZoneSetup):
     """The v4.6 allocator semantics; designs subclass it and override the hooks.
 
     Class attributes (set by each design)
@@ -93,12 +93,6 @@ class Allocator(Watermarks, PageAlloc, Vmscan, Compaction, Cma, Features):
             self._zonelist[i] = zl
         self._intern: dict = {}
 
-    def build_layout(self, scope: Scope) -> tuple[ZoneLayout, ...]:
-        """Map the scope's memory onto this design's zones (v4.6: CMA pageblocks stay in
-        their zone as MIGRATE_CMA, ``init_cma_reserved_pageblock``)."""
-        zones = [(z.zone_type, tuple(z.pageblocks)) for z in scope.zones if z.pageblocks]
-        return self._finish_layout(scope, zones)
-
     def gfp_zone(self, c: GfpClass) -> ZoneType:
         """v4.6 ``gfp_zone()``: MOVABLE+HIGHMEM gives ZONE_MOVABLE, everything else here NORMAL."""
         return ZoneType.ZONE_MOVABLE if c.highmem_movable else ZoneType.ZONE_NORMAL
@@ -149,64 +143,6 @@ class Allocator(Watermarks, PageAlloc, Vmscan, Compaction, Cma, Features):
         """v4.6 ``__rmqueue``: ``__rmqueue_cma_fallback`` only for MIGRATE_MOVABLE (keys on
         the migratetype, not on ALLOC_CMA)."""
         return self.cma_migratetype and mt == M
-
-    def _finish_layout(self, scope: Scope, zones: list[tuple[ZoneType, tuple[int, ...]]]
-                       ) -> tuple[ZoneLayout, ...]:
-        ppb = scope.pages_per_pageblock
-        zones.sort(key=lambda z: z[0])
-        derived = None
-        if any(self._explicit_wmark(scope, zt) is None for zt, _ in zones):
-            derived = self._derive_wmarks(scope, zones)
-        # lowmem_reserve is computed at boot by init_per_zone_wmark_min() like the
-        # watermarks, so it uses the same basis (CMA pages managed or not yet).
-        include_cma = dict(scope.derive).get("cma_in_boot_basis", self.wmark_basis_includes_cma)
-        basis = [(zt, sum(ppb for b in blocks if include_cma or b != C)
-                  if zt != ZoneType.ZONE_CMA or include_cma else 0) for zt, blocks in zones]
-        lrs = setup_per_zone_lowmem_reserve(basis)
-        out = []
-        for i, (zt, blocks) in enumerate(zones):
-            wm = self._explicit_wmark(scope, zt)
-            if wm is None:
-                assert derived is not None
-                wm = derived[i]
-            lr = [0] * len(ZoneType)
-            for czt, v in lrs[i].items():
-                lr[int(czt)] = v
-            spec = scope.zone(zt)
-            for czt, v in (spec.lowmem_reserve if spec else ()):
-                lr[int(czt)] = v
-            # zones between populated ones: classzone of an unpopulated index keeps the sum
-            for k in range(1, len(lr)):
-                if k > int(zt) and lr[k] == 0 and k not in [int(z) for z, _ in zones]:
-                    lr[k] = lr[k - 1]
-            out.append(ZoneLayout(zt, len(blocks) * ppb, wm, tuple(lr), tuple(int(b) for b in blocks)))
-        return tuple(out)
-
-    def _explicit_wmark(self, scope: Scope, zt: ZoneType) -> tuple[int, int, int] | None:
-        spec = scope.zone(zt)
-        return spec.watermarks if spec is not None else None
-
-    def _derive_wmarks(self, scope: Scope, zones: list[tuple[ZoneType, tuple[int, ...]]]
-                       ) -> list[tuple[int, int, int]]:
-        """Watermarks from the v4.6 formulas, on this design's managed pages.
-
-        If ``cma_in_boot_basis`` is false (default: the design's own boot order), CMA pages
-        are not yet managed when the watermarks are computed."""
-        d = dict(scope.derive)
-        ppb = scope.pages_per_pageblock
-        page_kb = d.get("page_kbytes", 4)
-        include_cma = d.get("cma_in_boot_basis", self.wmark_basis_includes_cma)
-        managed = []
-        for zt, blocks in zones:
-            n = sum(ppb for b in blocks if include_cma or b != C)
-            if zt == ZoneType.ZONE_CMA and not include_cma:
-                n = 0
-            managed.append((zt, n))
-        mfk = d.get("min_free_kbytes")
-        if mfk is None:
-            lowmem = sum(m for zt, m in managed if zt <= ZoneType.ZONE_NORMAL)
-            mfk = init_per_zone_wmark_min(lowmem * page_kb)
-        return setup_per_zone_wmarks(managed, mfk, d.get("watermark_scale_factor", 10), page_kb)
 
     def init_states(self) -> tuple[State, ...]:
         """All pages free, kswapd asleep, NR_ALLOC_BATCH = high - low (``setup_per_zone_wmarks``)."""
