@@ -16,7 +16,8 @@ module                 kernel
                        ``try_to_compact_pages``
 :mod:`.cma`            mm/cma.c ``cma_alloc``/``cma_release``; ``alloc_contig_range``
 :mod:`.features`       pinned buffer pages, the cma actions, LRU page ages (scope switches)
-:mod:`.model`          the design hooks, the zone layout of a scope, the model protocol
+:mod:`.model`          the design hooks, the model protocol (initial states, successors)
+:mod:`.zone_setup`     the zone layout of a scope: zones, pageblocks, watermarks per design
 :mod:`.common`         shared tables (``fallbacks[]``) and the scratch state of a step
 =====================  =========================================================
 

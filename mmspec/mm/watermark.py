@@ -76,6 +76,9 @@ def zone_watermark_ok_value(free_pages: int, order: int, mark: int, lowmem_reser
 class Watermarks:
     """The watermark checks of a zone (mixed into :class:`~mmspec.mm.Allocator`)."""
 
+    #: the per-zone memo tables (``_zmemo``) are emptied when they grow past this size
+    _ZMEMO_MAX = 1 << 15
+
     def zone_watermark_ok(self, w: _Work, p: int, order: int, mark: int, classzone: int,
                           alloc_flags: int) -> bool:
         """v4.6 ``zone_watermark_ok()`` for zone position ``p`` (see
@@ -100,8 +103,7 @@ class Watermarks:
         r = self.__dict__.get("_pure_hooks_v")
         if r is None:
             cls = type(self)
-            r = all(getattr(cls, h).__module__ == __name__
-                    or getattr(cls, h).__module__.startswith("mmspec.models.")
+            r = all(getattr(cls, h).__module__.startswith(("mmspec.mm.", "mmspec.models."))
                     for h in ("watermark_counts_cma", "watermark_cma", "_high_order_ok"))
             self.__dict__["_pure_hooks_v"] = r
         return r
