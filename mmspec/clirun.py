@@ -80,12 +80,15 @@ def _groups(scope: Scope, checks: Sequence[Check]) -> dict:
 
 
 def _prebuild(designs: Sequence[type[Allocator]], scope: Scope, checks: Sequence[Check],
-              args) -> None:
-    """Compile the programs of the explorations to come in parallel (compiled engine)."""
+              args, err: TextIO | None = None) -> None:
+    """Compile the programs of the explorations to come in parallel (compiled engine),
+    saying so on ``err``."""
     if getattr(args, "engine", "auto") == "python":
         return
     from .engine.compiled import prebuild
-    prebuild([(d(sc), cks) for d in designs for sc, cks in _groups(scope, checks).items()])
+    note = (lambda line: (err.write(f"mmspec: {line}\n"), err.flush())) if err else None
+    prebuild([(d(sc), cks) for d in designs for sc, cks in _groups(scope, checks).items()],
+             note=note)
 
 
 def _run(design: type[Allocator], scope: Scope, checks: Sequence[Check], args, err: TextIO

@@ -45,7 +45,7 @@ def cmd_check(args, out: TextIO, err: TextIO) -> int:
     target = output_file(args.json)
     scope = scope_from_args(args)
     check_degenerate(scope, [design], args.allow_degenerate)
-    _prebuild([design], scope, checks, args)
+    _prebuild([design], scope, checks, args, err)
     from . import cli       # _run is looked up there: tests replace mmspec.cli._run
     model, r = cli._run(design, scope, checks, args, err)
     sc = _scope_cli(args)

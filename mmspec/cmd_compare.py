@@ -52,7 +52,7 @@ def cmd_compare(args, out: TextIO, err: TextIO) -> int:
     scope = scope_from_args(args)
     sc = _scope_cli(args)
     check_degenerate(scope, [d for d, _ in rows], args.allow_degenerate)
-    _prebuild([d for d, _ in rows], scope, checks, args)
+    _prebuild([d for d, _ in rows], scope, checks, args, err)
     from . import cli       # _run is looked up there: tests replace mmspec.cli._run
     results = [cli._run(d, scope, checks, args, err) for d, _ in rows]
     darg = {m.name: a for (m, _), (_, a) in zip(results, rows)}

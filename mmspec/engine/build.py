@@ -19,8 +19,9 @@ import ctypes
 import hashlib
 import os
 import subprocess
+import time
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..check import Check
 from ..errors import MmspecError
@@ -190,15 +191,21 @@ def is_built(model, checks) -> bool:
     return src is not None and (_cached_lib(d / f"{src}.O1.so") or _cached_lib(d / f"{src}.O0.so"))
 
 
-def prebuild(jobs: Sequence[tuple], workers: int | None = None) -> None:
+def prebuild(jobs: Sequence[tuple], workers: int | None = None,
+             note: Callable[[str], None] | None = None) -> None:
     """Trace and compile the programs of several explorations (``(model, checks)`` pairs)
     at once, one forked process per program and one per core, so that the explorations
     that follow find them in the cache. Best effort: any failure is left for the
-    exploration itself to meet and report."""
+    exploration itself to meet and report. ``note`` gets a line before and after the
+    builds (progress for the user: a first run spends seconds here)."""
     todo = [(m, c) for m, c in jobs if why_not_compiled(m, c) is None and not is_built(m, c)]
     if len(todo) < 2 or not hasattr(os, "fork"):
         return
     workers = workers or os.cpu_count() or 1
+    t0 = time.perf_counter()
+    if note:
+        note(f"compiled engine: building {len(todo)} programs ({workers} at a time; they "
+             f"are cached for later runs)")
     running: list[int] = []
     for model, checks in todo:
         while len(running) >= workers:
@@ -219,6 +226,8 @@ def prebuild(jobs: Sequence[tuple], workers: int | None = None) -> None:
             os.waitpid(pid, 0)
         except ChildProcessError:
             pass
+    if note:
+        note(f"compiled engine: built in {time.perf_counter() - t0:.1f} s")
     # then the optimised libraries, one after the other, while the explorations run
     pairs = []
     for model, checks in todo:

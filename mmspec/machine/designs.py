@@ -116,7 +116,7 @@ class DesignRun:
         return self.verdict
 
 
-def _prebuild(classes, scope, check) -> None:
+def _prebuild(classes, scope, check, err) -> None:
     """Compile the compiled engine's programs for every design at once (in parallel, into
     the cache) so that a first run does not build them one after the other."""
     from ..engine.compiled import prebuild
@@ -126,7 +126,7 @@ def _prebuild(classes, scope, check) -> None:
             jobs.append((cls(scope), [check]))
         except MmspecError:
             pass
-    prebuild(jobs)
+    prebuild(jobs, note=lambda line: (err.write(f"mmspec: diagnose: {line}\n"), err.flush()))
 
 
 def run_designs(d: Diagnosis, data: dict, designs: list[str] | None, max_states: int,
@@ -137,7 +137,7 @@ def run_designs(d: Diagnosis, data: dict, designs: list[str] | None, max_states:
     check = registry.get_checks([d.check])[0]
     classes = registry.designs() if not designs else [registry.get_design(n) for n in designs]
     args = reproduce_args(data)
-    _prebuild(classes, scope, check)
+    _prebuild(classes, scope, check, err)
     out = []
     for cls in classes:
         try:
