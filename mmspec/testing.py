@@ -37,11 +37,14 @@ or subclass: ``class TestMyIdea(mmspec.testing.machine_for(MyDesign, scope=...).
 ``python -m mmspec.testing --write-replays DIR`` writes every counterexample the checker
 finds for the shipped designs at the default scope as a replay file (see
 :func:`replay_documents`).
+
+The failure report (the breadth-first search and the text) is :mod:`mmspec.testing_report`
+and the replay files are :mod:`mmspec.testing_replays`; both need no hypothesis, and their
+public names are re-exported here.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tomllib
@@ -55,12 +58,15 @@ except ImportError as _exc:  # pragma: no cover - hypothesis is a test dependenc
                       "(or pip install hypothesis)") from _exc
 
 from . import registry
-from .check import Check, Verdict
+from .check import Check
 from .errors import MmspecError
 from .kernel import Allocator
 from .scope import Scope, default_scope, find_scope_file, load_scope, parse_scope, resolve_scope
 from .state import ALLOC, FREE, KSWAPD, Action
-from .trace import Trace, action_from_json, action_to_json, render_trace, replay
+from .testing_replays import load_replay, replay_documents, write_replays
+from .testing_report import (SHORTEST_MAX_STATES, SHORTEST_SECONDS,  # noqa: F401 - re-exported
+                             _violates, shortest_violation, violation_report)
+from .trace import Trace
 from .vocab import GFP_CLASSES
 
 __all__ = ["machine_for", "DesignMachine", "CheckViolated", "ModelDisagreement",
@@ -104,12 +110,6 @@ def wide_scope() -> Scope:
     return parse_scope(tomllib.loads(WIDE_SCOPE_TOML), origin="wide scope")
 
 
-#: the breadth-first search for the shortest counterexample of a failed walk stops after
-#: this many distinct states or seconds (whichever comes first)
-SHORTEST_MAX_STATES = 200_000
-SHORTEST_SECONDS = 10.0
-
-
 class CheckViolated(AssertionError):
     """A random walk violated a check. ``str()`` is the rendered counterexample; ``trace`` is
     the shortest counterexample known (breadth-first, or the walk if none shorter was
@@ -137,102 +137,6 @@ def _group(a: Action) -> tuple:
     if a.kind == KSWAPD:
         return (KSWAPD,)
     return ("other",)
-
-
-def _violates(ck: Check, model: Allocator, pre, a, eff, post) -> bool:
-    if ck.bad_step is not None:
-        return bool(ck.bad_step(model, pre, a, eff, post))
-    assert ck.bad_state is not None
-    return bool(ck.bad_state(model, post))
-
-
-#: (design, scope, check name, caps) -> (shortest actions or None, complete depth, cut)
-_SHORTEST: dict = {}
-
-
-def shortest_violation(model: Allocator, check: Check, *,
-                       max_states: int = SHORTEST_MAX_STATES,
-                       seconds: float = SHORTEST_SECONDS) -> tuple[list[Action] | None, int, bool]:
-    """Breadth-first search for ``check``'s first violation from ``model``'s initial state,
-    in the order :func:`mmspec.explore.explore` visits transitions (so the same shortest
-    counterexample), stopping at it. Returns ``(actions or None, depth, cut)``: the actions
-    of the counterexample, the number of BFS levels searched completely and whether a cap
-    stopped the search first. Cached per (design, scope, check)."""
-    import time
-    key = (type(model), model.scope, check.name, max_states, seconds)
-    if key in _SHORTEST:
-        return _SHORTEST[key]
-    t0 = time.perf_counter()
-    init = model.init_states()[0]
-    if check.bad_state is not None and check.bad_state(model, init):
-        _SHORTEST[key] = ([], 0, False)
-        return _SHORTEST[key]
-    parents: dict = {init: None}
-    frontier = [init]
-    depth = 0
-    found = None
-    cut = False
-    while frontier and found is None and not cut:
-        nxt = []
-        for s in frontier:
-            for a, t, eff in model.successors(s):
-                if _violates(check, model, s, a, eff, t):
-                    found = (s, a)
-                    break
-                if t not in parents:
-                    parents[t] = (s, a)
-                    nxt.append(t)
-            if found is not None:
-                break
-            if len(parents) >= max_states or time.perf_counter() - t0 > seconds:
-                cut = True
-                break
-        if found is None and not cut:
-            depth += 1
-            frontier = nxt
-    actions = None
-    if found is not None:
-        s, a = found
-        actions = [a]
-        while parents[s] is not None:
-            s, a0 = parents[s]
-            actions.append(a0)
-        actions.reverse()
-    _SHORTEST[key] = (actions, depth, cut)
-    return _SHORTEST[key]
-
-
-def _design_arg(design: type[Allocator]) -> tuple[str, str]:
-    """How ``mmspec check`` names ``design`` and a note for the end of the line:
-    ``--design NAME`` for a shipped design, else ``--design-file FILE`` (the file the class
-    is defined in, which must define ``DESIGN``)."""
-    import inspect
-    import shlex
-    if any(d is design for d in registry.designs()):
-        return f"--design {design.name}", ""
-    try:
-        path = inspect.getsourcefile(design) or "FILE"
-    except TypeError:
-        path = "FILE"
-    if path != "FILE":
-        rel = os.path.relpath(path)
-        path = rel if not rel.startswith("..") else path
-    mod = sys.modules.get(design.__module__)
-    note = ("" if getattr(mod, "DESIGN", None) is design else
-            f"  (with DESIGN = {design.__qualname__} in {os.path.basename(path)})")
-    return f"--design-file {shlex.quote(path)}", note
-
-
-def _scope_arg(scope: Scope) -> tuple[str, str]:
-    """(``--scope`` argument, scope text to show) for a reproduce line."""
-    from .scope import DEFAULT_NAME, scope_names
-    names = [n for n in scope_names(scope) if n != DEFAULT_NAME]
-    if scope == default_scope():
-        return "", ""
-    if names:
-        return f" --scope {names[0]}", ""
-    return (" --scope SCOPE.toml  (SCOPE.toml: the scope below)",
-            "\nScope:\n" + scope.to_toml())
 
 
 class DesignMachine(RuleBasedStateMachine):
@@ -295,30 +199,9 @@ class DesignMachine(RuleBasedStateMachine):
 
     def _fail(self, ck: Check, extra: list[Action]) -> None:
         __tracebackhide__ = True
-        walk = replay(self.model, self.init, self.actions + extra)
-        actions, depth, cut = shortest_violation(self.model, ck)
-        shortest = walk
-        if actions is not None and len(actions) < len(walk):
-            shortest = replay(self.model, self.init, actions)
-            how = (f"this walk took {len(walk)} steps; breadth-first search at this scope "
-                   f"finds the shortest counterexample, {len(actions)} steps, shown here")
-        elif actions is not None:
-            how = f"{len(walk)} steps: as short as the breadth-first search's shortest"
-        elif cut:
-            how = (f"{len(walk)} steps; breadth-first search at this scope was stopped after "
-                   f"{depth} complete levels, so the shortest has between {depth + 1} and "
-                   f"{len(walk)} steps")
-        else:   # pragma: no cover - a complete search would have found the walk's violation
-            how = f"{len(walk)} steps"
-        scope_arg, scope_note = _scope_arg(self.scope)
-        darg, dnote = _design_arg(self.design)
-        repro = f"mmspec check {darg} --check {ck.name}{scope_arg}{dnote}"
-        text = render_trace(self.model, shortest, title=(
-            f"{ck.name} on {self.model.name}: VIOLATED by a random walk ({how})"),
-            reproduce=repro)
-        walk_line = ("" if shortest is walk else "\nThe walk: " + "; ".join(
-            self.model.describe(a) for a in walk.actions) + "\n")
-        raise CheckViolated("\n" + text + walk_line + scope_note, ck, shortest, walk)
+        message, shortest, walk = violation_report(self.model, self.design, self.scope, ck,
+                                                   self.init, self.actions + extra)
+        raise CheckViolated(message, ck, shortest, walk)
 
     @classmethod
     def _to_test_case(cls):
@@ -455,92 +338,6 @@ def machine_for(design: str | type[Allocator], scope: Scope | str | os.PathLike 
         ns["other"] = _make_rule(("other",), "other", "pick")
     clsname = "".join(p.capitalize() for p in cls.name.replace("-", "_").split("_")) + "Machine"
     return type(clsname, (DesignMachine,), ns)
-
-
-# ------------------------------------------------------------------------------------------
-# Replay files: every counterexample the checker finds, kept as data.
-
-def _reproduce(design: str, check: str, scope: Scope) -> str:
-    return f"mmspec check --design {design} --check {check}" + _scope_arg(scope)[0].split("  (")[0]
-
-
-def replay_documents(scope: Scope | None = None,
-                     designs: Sequence[type[Allocator]] | None = None) -> dict[str, str]:
-    """Explore every design (default: ``registry.designs()``) at ``scope`` (default scope)
-    with every shipped check and return ``{file name: JSON text}``, one
-    ``<design>--<check>.json`` per VIOLATED cell: the shortest counterexample's actions (in
-    :func:`mmspec.trace.action_to_json` form), their kernel descriptions, design, check,
-    scope TOML and length. Deterministic."""
-    from .explore import explore  # here: explore is not needed to run machines
-
-    sc = scope if scope is not None else default_scope()
-    out: dict[str, str] = {}
-    checks = registry.checks()
-    for d in (designs if designs is not None else registry.designs()):
-        model = d(sc)
-        res = explore(model, checks)
-        if not res.stats.complete:  # pragma: no cover - explore without limits completes
-            raise MmspecError(f"design {d.name}: search did not complete")
-        for cell in res.cells:
-            if cell.verdict != Verdict.VIOLATED or cell.trace is None:
-                continue
-            doc = {"design": d.name, "check": cell.check.name, "scope": sc.to_toml(),
-                   "length": len(cell.trace), "loop_start": cell.trace.loop_start,
-                   "reproduce": _reproduce(d.name, cell.check.name, sc),
-                   "steps": [model.describe(a) for a in cell.trace.actions],
-                   "actions": [action_to_json(a) for a in cell.trace.actions]}
-            out[f"{d.name}--{cell.check.name}.json"] = json.dumps(doc, indent=1,
-                                                                  sort_keys=True) + "\n"
-    return dict(sorted(out.items()))
-
-
-def write_replays(directory: str, scope: Scope | None = None,
-                  documents: dict[str, str] | None = None) -> list[str]:
-    """Write ``documents`` (default: :func:`replay_documents` at ``scope``) into
-    ``directory`` (created if missing; checked with :func:`mmspec.output.output_dir` before
-    anything is explored) and delete stale ``*--*.json`` files there. Returns the file names
-    written, sorted."""
-    from .output import check_regular, output_dir, write_text
-    real = output_dir(directory, "--write-replays")
-    docs = documents if documents is not None else replay_documents(scope)
-    for name in docs:
-        check_regular(os.path.join(real, name), "--write-replays")
-    os.makedirs(real, exist_ok=True)
-    for name in sorted(os.listdir(real)):
-        if name.endswith(".json") and "--" in name and name not in docs:
-            os.unlink(os.path.join(real, name))
-    for name, text in docs.items():
-        write_text(os.path.join(real, name), text, "--write-replays")
-    return list(docs)
-
-
-def load_replay(path: str) -> tuple[Allocator, Check, Trace, int]:
-    """Read a replay file and replay it: ``(model, check, trace, recorded length)``
-    (``trace.loop_start`` is set for a liveness lasso, whose closure replay verifies).
-
-    Raises MmspecError / TraceReplayError (one line) if the file is malformed, names an
-    unknown design or check, or its actions no longer replay."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-        design, check, scope_text = doc["design"], doc["check"], doc["scope"]
-        actions_raw, length = doc["actions"], int(doc["length"])
-        loop_start = doc.get("loop_start")
-        if loop_start is not None:
-            loop_start = int(loop_start)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MmspecError(f"replay file {path!r} is malformed: {exc}") from None
-    try:
-        data = tomllib.loads(scope_text)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise MmspecError(f"replay file {path!r} is malformed: its scope: {exc}") from None
-    model = registry.get_design(design)(parse_scope(data, origin=path))
-    ck = registry.get_checks([check])[0]
-    if not isinstance(actions_raw, list):
-        raise MmspecError(f"replay file {path!r} is malformed: actions must be a list")
-    trace = replay(model, model.init_states()[0], [action_from_json(a) for a in actions_raw],
-                   loop_start=loop_start)
-    return model, ck, trace, length
 
 
 def _main(argv: Sequence[str], out=None, err=None) -> int:
