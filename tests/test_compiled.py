@@ -25,30 +25,14 @@ from mmspec.cli import main
 from mmspec.errors import MmspecError
 from mmspec.explore import SearchInterrupted
 from mmspec.scope import load_scope, named_scopes
+from test_rule_scope import SCOPE_TOML
 
 DESIGNS = [d.name for d in designs()]
 
 #: a RECLAIMABLE pageblock with reclaimable slab requests, two zones below ZONE_CMA and a
-#: non-zero lowmem_reserve (a wrong fallback order or lowmem_reserve index shows here)
-RECLAIMABLE_TOML = """\
-pages_per_pageblock = 2
-[zones.DMA32]
-pageblocks = ["UNMOVABLE"]
-watermarks = [1, 1, 1]
-lowmem_reserve = { Normal = 1, CMA = 1 }
-[zones.Normal]
-pageblocks = ["RECLAIMABLE", "MOVABLE", "CMA", "CMA"]
-watermarks = [1, 2, 3]
-lowmem_reserve = { CMA = 1 }
-[zones.CMA]
-watermarks = [1, 1, 2]
-[requests]
-GFP_ATOMIC = 1
-GFP_KERNEL = 1
-GFP_HIGHUSER_MOVABLE = 2
-BLOCKDEV = 1
-SLAB = 1
-"""
+#: non-zero lowmem_reserve (a wrong fallback order or lowmem_reserve index shows here; the
+#: facts at this scope are pinned in tests/test_rule_scope.py)
+RECLAIMABLE_TOML = SCOPE_TOML
 
 
 def tiny():

@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import resources
 
 from .lower import Program
-from .sym import Sym
+from .sym import Sym, postorder
 
 __all__ = ["generate", "DriverShape"]
 
@@ -53,27 +53,12 @@ class _Emitter:
 
     def body(self, roots: list) -> tuple[list[str], list[str]]:
         """(statements, one C expression per root)."""
-        order: list[Sym] = []
+        order: list[Sym] = postorder(roots, forward=True)
         uses: dict[int, int] = {}
-        seen: set[int] = set()
-        stack = [(r, False) for r in reversed(roots) if isinstance(r, Sym)]
-        for r in roots:
-            if isinstance(r, Sym):
-                uses[r.nid] = uses.get(r.nid, 0) + 1
-        while stack:
-            n, done = stack.pop()
-            if done:
-                order.append(n)
-                continue
-            if n.nid in seen:
-                continue
-            seen.add(n.nid)
-            stack.append((n, True))
-            for a in reversed(n.args if n.op not in ("in", "ch") else ()):
-                if isinstance(a, Sym):
-                    uses[a.nid] = uses.get(a.nid, 0) + 1
-                    if a.nid not in seen:
-                        stack.append((a, False))
+        for n in [r for r in roots if isinstance(r, Sym)] + [
+                a for m in order if m.op not in ("in", "ch") for a in m.args]:
+            if isinstance(n, Sym):
+                uses[n.nid] = uses.get(n.nid, 0) + 1
         expr: dict[int, str] = {}
         stmts: list[str] = []
         for n in order:

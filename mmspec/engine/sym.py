@@ -184,11 +184,13 @@ class Sym:
     def __ne__(self, o): return cmp("!=", self, o)   # type: ignore[override]
 
 
-def postorder(roots, skip=frozenset()) -> list:
+def postorder(roots, skip=frozenset(), forward: bool = False) -> list:
     """The nodes under ``roots`` (not under a node whose number is in ``skip``), every
-    node after its arguments (no recursion)."""
+    node after its arguments (no recursion). With ``forward``, roots and arguments are
+    visited first to last (the order C statements are emitted in), else last to first."""
     order, seen = [], set()
-    stack = [(r, False) for r in roots if isinstance(r, Sym) and r.nid not in skip]
+    side = reversed if forward else (lambda xs: xs)
+    stack = [(r, False) for r in side(roots) if isinstance(r, Sym) and r.nid not in skip]
     while stack:
         n, expanded = stack.pop()
         if expanded:
@@ -199,7 +201,7 @@ def postorder(roots, skip=frozenset()) -> list:
         seen.add(n.nid)
         stack.append((n, True))
         if n.op not in ("in", "ch"):
-            stack.extend((a, False) for a in n.args
+            stack.extend((a, False) for a in side(n.args)
                          if isinstance(a, Sym) and a.nid not in seen and a.nid not in skip)
     return order
 
