@@ -22,7 +22,7 @@ module                 kernel
 =====================  =========================================================
 
 Watermark and lowmem_reserve setup (``init_per_zone_wmark_min``,
-``__setup_per_zone_wmarks``, ``setup_per_zone_lowmem_reserve``) is in :mod:`mmspec.scope`,
+``__setup_per_zone_wmarks``, ``setup_per_zone_lowmem_reserve``) is in :mod:`mmspec.scope_wmarks`,
 with the scope it derives values for. Every engine runs these rules: the Python
 breadth-first search and the hypothesis machines on ints, the compiled engine and z3 on
 the expressions the tracer (:mod:`mmspec.engine.tracer`) gets by running them on symbolic
