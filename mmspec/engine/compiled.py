@@ -70,10 +70,10 @@ def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None =
     """:func:`mmspec.explore.explore` on the compiled engine (same result, same order).
     With ``digest``, returns ``(result, digest_arrays(...) of the parent map)``."""
     from ..explore import CellResult, Progress, Result, SearchInterrupted, current_rss_kib
-    from ..liveness import find_loop, refuse_reduction
     t0 = time.perf_counter()
     checks = list(checks)
     if any(getattr(ck, "is_liveness", False) for ck in checks):
+        from ..liveness import refuse_reduction     # (networkx: imported only when needed)
         refuse_reduction(model)
     built = build(model, checks)
     sh = built.shape
@@ -137,6 +137,7 @@ def explore_compiled(model, checks: Sequence[Check], *, max_states: int | None =
             bfirst = [lib.mm_check(ctx, i, k) for k in (4, 5, 6)]
             wtrace = dec.trace(*wfirst) if wfirst[0] != -2 else None
             if getattr(ck, "is_liveness", False):
+                from ..liveness import find_loop
                 lasso = dec.lasso(i, find_loop)
                 if lasso is not None:
                     cells.append(CellResult(ck, Verdict.VIOLATED, lasso, wcount, wtrace))
