@@ -91,6 +91,25 @@ def _prebuild(designs: Sequence[type[Allocator]], scope: Scope, checks: Sequence
              note=note)
 
 
+def prepare(args, designs: Sequence[type[Allocator]], err: TextIO):
+    """What ``check`` and ``compare`` do before searching, in this order (so the first bad
+    input is the one reported): the checks asked for, the search options, the output file,
+    the scope and its degenerate watermarks, then the compiled programs built in parallel.
+    Returns ``(checks, output target, scope)``."""
+    from . import registry
+    from .cliargs import _check_search_args, _unique, check_degenerate, scope_from_args
+    from .output import output_file
+    _unique(args.check, "--check")
+    checks = (registry.get_checks(args.check) if args.check
+              else registry.checks(include_opt_in=args.all))
+    _check_search_args(args)
+    target = output_file(args.json)
+    scope = scope_from_args(args)
+    check_degenerate(scope, designs, args.allow_degenerate)
+    _prebuild(designs, scope, checks, args, err)
+    return checks, target, scope
+
+
 def _run(design: type[Allocator], scope: Scope, checks: Sequence[Check], args, err: TextIO
          ) -> tuple[Allocator, Result]:
     """Explore ``design`` once per effective scope (checks with ``Check.scope`` overrides

@@ -12,14 +12,12 @@ from typing import Any, TextIO
 
 from . import registry
 from .check import Verdict
-from .cliargs import (EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, _check_search_args,
-                      _scope_cli, _unique, check_degenerate, scope_from_args)
-from .clirun import (_Discard, _model_of, _prebuild, _repro, _Wrapped, coverage_lines,
+from .cliargs import EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, _scope_cli
+from .clirun import (_Discard, _model_of, _repro, _Wrapped, coverage_lines, prepare,
                      stats_lines)
 from .errors import MmspecError
 from .kernel import Allocator
 from .matrix import missing_paths, trace_text
-from .output import output_file
 from .trace import render_trace, trace_to_itf
 
 __all__ = ["cmd_check"]
@@ -38,14 +36,7 @@ def _design_of(args) -> tuple[type[Allocator], str]:
 
 def cmd_check(args, out: TextIO, err: TextIO) -> int:
     design, darg = _design_of(args)
-    _unique(args.check, "--check")
-    checks = (registry.get_checks(args.check) if args.check
-              else registry.checks(include_opt_in=args.all))
-    _check_search_args(args)
-    target = output_file(args.json)
-    scope = scope_from_args(args)
-    check_degenerate(scope, [design], args.allow_degenerate)
-    _prebuild([design], scope, checks, args, err)
+    checks, target, scope = prepare(args, [design], err)
     from . import cli       # _run is looked up there: tests replace mmspec.cli._run
     model, r = cli._run(design, scope, checks, args, err)
     sc = _scope_cli(args)

@@ -13,13 +13,12 @@ from typing import Any, TextIO
 
 from . import registry
 from .check import Verdict
-from .cliargs import (EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, _check_search_args,
-                      _scope_cli, _scope_label, _unique, check_degenerate, scope_from_args)
-from .clirun import _count, _Discard, _model_of, _prebuild, _repro, _wrap, stats_lines
+from .cliargs import (EXIT_INCONCLUSIVE, EXIT_OK, EXIT_VIOLATION, _scope_cli, _scope_label,
+                      _unique)
+from .clirun import _count, _Discard, _model_of, _repro, _wrap, prepare, stats_lines
 from .errors import MmspecError
 from .kernel import Allocator
 from .matrix import cell_text, judge_cells, legend_lines, matrix_lines, missing_paths, trace_text
-from .output import output_file
 from .scope import named_scopes, scope_names
 from .trace import render_trace, trace_to_itf
 
@@ -44,15 +43,8 @@ def _compare_designs(args) -> list[tuple[type[Allocator], str]]:
 
 def cmd_compare(args, out: TextIO, err: TextIO) -> int:
     rows = _compare_designs(args)
-    _unique(args.check, "--check")
-    checks = (registry.get_checks(args.check) if args.check
-              else registry.checks(include_opt_in=args.all))
-    _check_search_args(args)
-    target = output_file(args.json)
-    scope = scope_from_args(args)
+    checks, target, scope = prepare(args, [d for d, _ in rows], err)
     sc = _scope_cli(args)
-    check_degenerate(scope, [d for d, _ in rows], args.allow_degenerate)
-    _prebuild([d for d, _ in rows], scope, checks, args, err)
     from . import cli       # _run is looked up there: tests replace mmspec.cli._run
     results = [cli._run(d, scope, checks, args, err) for d, _ in rows]
     darg = {m.name: a for (m, _), (_, a) in zip(results, rows)}
