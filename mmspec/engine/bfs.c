@@ -309,6 +309,30 @@ static void commit(Ctx *c, const int64_t *pre_sp, int any_stay) {
     }
 }
 
+/* Depth-first enumeration of a template's reclaim choices (the Python explorer's order):
+ * after BODY[t] ran on the choice vector `ch` (-1 = unset), push the vectors that fix its
+ * first reached, unset slot to each eligible candidate (last candidate deepest, so the
+ * first is popped first) and return 1; return 0 if `ch` is complete (a successor). */
+static int push_choices(int t, const int32_t *ch, const int64_t *o,
+                        int32_t stack[][NSLOTMAX1], int *sp) {
+    int ns = T_NSLOT[t];
+    int open = -1;
+    for (int k = 0; k < ns; k++)
+        if (o[OFF_NEED + k] && ch[k] < 0) {
+            open = k;
+            break;
+        }
+    if (open < 0) return 0;
+    const int64_t *el = o + OFF_ELIG + open * NCANDMAX;
+    for (int i = T_NCAND[t][open] - 1; i >= 0; i--) {
+        if (!el[i]) continue;
+        memcpy(stack[*sp], ch, sizeof(int32_t) * ns);
+        stack[*sp][open] = i;
+        (*sp)++;
+    }
+    return 1;
+}
+
 static void expand(Ctx *c, const int32_t *s) {
     int64_t o[NOUT1];
     int64_t sp[2 * NCHK1];
@@ -333,23 +357,7 @@ static void expand(Ctx *c, const int32_t *s) {
             int32_t ch[NSLOTMAX1];
             memcpy(ch, stack[--sp_], sizeof(int32_t) * ns);
             BODY[t](s, ch, o);
-            int open = -1;
-            for (int k = 0; k < ns; k++)
-                if (o[OFF_NEED + k] && ch[k] < 0) {
-                    open = k;
-                    break;
-                }
-            if (open < 0) {
-                collect(c, t, ch, o);
-                continue;
-            }
-            const int64_t *el = o + OFF_ELIG + open * NCANDMAX;
-            for (int i = T_NCAND[t][open] - 1; i >= 0; i--) {
-                if (!el[i]) continue;
-                memcpy(stack[sp_], ch, sizeof(int32_t) * ns);
-                stack[sp_][open] = i;
-                sp_++;
-            }
+            if (!push_choices(t, ch, o, stack, &sp_)) collect(c, t, ch, o);
         }
     }
     if (c->status == MM_RUNNING) commit(c, sp, any_stay);
@@ -521,22 +529,7 @@ int64_t mm_successors(const int32_t *s, int64_t max, uint64_t *codes, int32_t *p
             int32_t ch[NSLOTMAX1];
             memcpy(ch, stack[--sp], sizeof(int32_t) * (ns ? ns : 1));
             BODY[t](s, ch, o);
-            int open = -1;
-            for (int k = 0; k < ns; k++)
-                if (o[OFF_NEED + k] && ch[k] < 0) {
-                    open = k;
-                    break;
-                }
-            if (open >= 0) {
-                const int64_t *el = o + OFF_ELIG + open * NCANDMAX;
-                for (int i = T_NCAND[t][open] - 1; i >= 0; i--) {
-                    if (!el[i]) continue;
-                    memcpy(stack[sp], ch, sizeof(int32_t) * ns);
-                    stack[sp][open] = i;
-                    sp++;
-                }
-                continue;
-            }
+            if (push_choices(t, ch, o, stack, &sp)) continue;
             if (n >= max) return -1;
             codes[n] = (uint64_t)encode_action(t, ch, o);
             for (int i = 0; i < NLEAF; i++) posts[n * NLEAF + i] = (int32_t)o[i];

@@ -56,19 +56,11 @@ class Layout:
         return out
 
     def decode(self, vals: Sequence[int]) -> State:
-        it = iter(vals)
-        zones = []
-        for nblocks, ncls in self.shape:
-            nf, nc, ab, fd = next(it), next(it), next(it), next(it)
-            blocks = []
-            for _ in range(nblocks):
-                mt, free = next(it), next(it)
-                blocks.append(Block(mt, free, tuple(next(it) for _ in range(ncls))))
-            zones.append(Zone(nf, nc, ab, bool(fd), tuple(blocks)))
-        return State(tuple(zones), *(next(it) for _ in range(6)))
+        return self.state(vals, fair_depleted=bool)
 
-    def state(self, leaves: Sequence) -> State:
-        """A state whose leaves are ``leaves`` (symbolic or not)."""
+    def state(self, leaves: Sequence, fair_depleted=lambda v: v) -> State:
+        """A state whose leaves are ``leaves`` (symbolic or not; :meth:`decode` gives ints
+        and a bool ZONE_FAIR_DEPLETED)."""
         it = iter(leaves)
         zones = []
         for nblocks, ncls in self.shape:
@@ -77,7 +69,7 @@ class Layout:
             for _ in range(nblocks):
                 mt, free = next(it), next(it)
                 blocks.append(Block(mt, free, tuple(next(it) for _ in range(ncls))))
-            zones.append(Zone(nf, nc, ab, fd, tuple(blocks)))
+            zones.append(Zone(nf, nc, ab, fair_depleted(fd), tuple(blocks)))
         return State(tuple(zones), *(next(it) for _ in range(6)))
 
 
@@ -298,24 +290,13 @@ def _trace_program(model: Allocator, checks: Sequence[Check]) -> Program:
                     [_bool(ok), zone, block])
 
         outs = tr.enumerate(body)
-        tags = sorted({t for _, r in outs for t in r[1]})
-        keys = sorted({k for _, r in outs for k in r[2]})
+        post, tagd, need_d, elig_d, rest = tr.merge_outputs(outs)
+        ok, zone, block = next(rest), next(rest), next(rest)
+        tags = list(tagd)
+        keys = list(need_d)
         nc = {k: len(tr.slots[k]) for k in keys}
-        rows = []
-        for dec, (lv, tg, nd, el, rv) in outs:
-            row = list(lv) + [tg.get(t, 0) for t in tags]
-            for k in keys:
-                row.append(nd.get(k, False))
-                row.extend(el.get(k, (False,) * nc[k]))
-            rows.append((dec, row + rv))
-        merged = iter(tr.merge(rows))
-        post = [next(merged) for _ in range(len(lay))]
-        tagd = {t: next(merged) for t in tags}
-        need, elig = [], []
-        for k in keys:
-            need.append(next(merged))
-            elig.append(tuple(next(merged) for _ in range(nc[k])))
-        ok, zone, block = next(merged), next(merged), next(merged)
+        need = [need_d[k] for k in keys]
+        elig = [elig_d[k] for k in keys]
         slots = [(k, tr.slots[k]) for k in keys]
         chs = [tr.choice_nodes[k] if nc[k] > 1 else 0 for k in keys]
         tpl = Template(a, guard, post, ok, zone, block, tagd, slots, need, elig)

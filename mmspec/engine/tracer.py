@@ -200,27 +200,35 @@ class Tracer(PathEnumerator):
         if any(s != shapes[0] for s in shapes):
             raise TraceError(f"{fn.__name__} returns values of different shapes on different "
                              "paths; return the same structure on every path")
+        new_leaves, tag_d, need, elig, it = self.merge_outputs(outs)
+        ret = _unflatten(shapes[0], it)
+        return new_leaves, tag_d, need, elig, ret
+
+    def merge_outputs(self, outs: list):
+        """Merge the outputs of the paths of one enumeration, each ``(decisions, (leaves,
+        tag counts, need, elig, rest))``: tags and choice slots absent on a path count 0 and
+        not reached. Returns the merged leaves, ``{tag: count}``, ``{slot: reached}``,
+        ``{slot: eligible per candidate}`` (slots in key order) and an iterator over the
+        merged ``rest``."""
         tags = sorted({t for _, r in outs for t in r[1]})
         keys = sorted({k for _, r in outs for k in r[2]})
         ncands = {k: len(self.slots[k]) for k in keys}
-        flat_outs = []
-        for dec, (lv, tg, nd, el, rv) in outs:
+        rows = []
+        for dec, (lv, tg, nd, el, rest) in outs:
             row = list(lv) + [tg.get(t, 0) for t in tags]
             for k in keys:
                 row.append(nd.get(k, False))
                 row.extend(el.get(k, (False,) * ncands[k]))
-            row += rv
-            flat_outs.append((dec, row))
-        merged = self.merge(flat_outs)
-        it = iter(merged)
-        new_leaves = [next(it) for _ in leaves]
+            rows.append((dec, row + list(rest)))
+        it = iter(self.merge(rows))
+        nleaf = len(outs[0][1][0])
+        leaves = [next(it) for _ in range(nleaf)]
         tag_d = {t: next(it) for t in tags}
         need, elig = {}, {}
         for k in keys:
             need[k] = next(it)
             elig[k] = tuple(next(it) for _ in range(ncands[k]))
-        ret = _unflatten(shapes[0], it)
-        return new_leaves, tag_d, need, elig, ret
+        return leaves, tag_d, need, elig, it
 
     # ------------------------------------------------------------------ choices
     def choose(self, w: TWork, key: tuple, cands: tuple, eligible: tuple):
