@@ -22,29 +22,32 @@ follow global age (e.g. kswapd balances only the zone below its watermark).
 """
 
 from mmspec.check import Check, Verdict
-
-
-def _victims_in_age_order(pre, action):
-    """Yield (victim, lru before it is freed) for each reclaim victim of the step."""
-    lru = list(pre.lru)
-    for v in action.victims:
-        yield v, lru
-        if v in lru:
-            lru.remove(v)
+from mmspec.ops import any_, first_true, select
 
 
 def _two_zone_reclaim(model, pre, action, effect, post) -> bool:
-    return bool(action.victims) and len({e[0] for e in pre.lru}) >= 2
+    if not action.victims:
+        return False
+    zones = 0
+    for p in range(len(model.layout)):
+        lo, hi = model.lru_code_range(p)
+        zones += select(any_((lo <= x) & (x < hi) for x in pre.lru), 1, 0)
+    return zones >= 2
 
 
 def _inversion(model, pre, action, effect, post) -> bool:
-    for v, lru in _victims_in_age_order(pre, action):
-        if v not in lru:
-            continue
-        i = lru.index(v)
-        if any(e[0] != v[0] for e in lru[:i]):
-            return True
-    return False
+    """Some victim, in the LRU as it is before that victim goes (the earlier victims of the
+    step removed), has an older page of another zone before it."""
+    lru = pre.lru
+    found = False
+    for v in action.victims:
+        code = model.lru_code(*v)
+        lo, hi = model.lru_code_range(v[0])
+        i = first_true(x == code for x in lru)      # -1: not on the LRU
+        found = found | any_((j < i) & (x != 0) & ((x < lo) | (x >= hi))
+                             for j, x in enumerate(lru))
+        lru = model._lru_remove(lru, code)
+    return found
 
 
 #: the workload of the scope `tiny` (the default before it grew): LRU page ages multiply the

@@ -62,11 +62,15 @@ class State(NamedTuple):
     # Feature fields (docs/semantics.md section "cma_alloc, pinned pages and page age"); they
     # stay at their defaults unless the scope switches pin_blockdev / cma_alloc_pageblocks /
     # page_age are on, so the default state space is unchanged.
-    #: pins : one ``(zone, pageblock)`` per pinned blockdev buffer page (sorted).
+    #: pins : per pageblock (zones in position order, pageblocks in pfn order) the number of
+    #: pinned blockdev buffer pages in it (``Allocator.pinned_pages`` lists them).
     pins: tuple = ()
-    #: cma : the ranges held by cma_alloc, each a tuple of ``(zone, pageblock)`` (sorted).
+    #: cma : per cma_alloc bitmap position (``Allocator.cma_windows``) 1 if cma_alloc holds
+    #: that range, else 0 (``Allocator.cma_ranges`` lists the held ranges).
     cma: tuple = ()
-    #: lru : LRU pages in allocation order, oldest first, one ``(zone, pageblock, class)`` each.
+    #: lru : LRU pages in allocation order, oldest first, one code per page
+    #: (``Allocator.lru_code``), then 0 for every empty slot (``Allocator.lru_pages`` lists
+    #: them as ``(zone, pageblock, class)``).
     lru: tuple = ()
 
 

@@ -150,13 +150,13 @@ def _feature_fields(model: "Allocator", s: State) -> dict[str, str]:
     out: dict[str, str] = {}
     lab = lambda p: model.layout[p].label  # noqa: E731
     if model.scope.pin_blockdev:
-        out["pinned blockdev pages"] = ", ".join(f"{lab(p)}:{b}" for p, b in s.pins) or "none"
+        out["pinned blockdev pages"] = ", ".join(f"{lab(p)}:{b}" for p, b in model.pinned_pages(s)) or "none"
     if model.scope.cma_alloc_pageblocks:
         out["cma allocations"] = "; ".join(
-            "pageblock(s) " + ", ".join(f"{lab(p)}:{b}" for p, b in r) for r in s.cma) or "none"
+            "pageblock(s) " + ", ".join(f"{lab(p)}:{b}" for p, b in r) for r in model.cma_ranges(s)) or "none"
     if model.scope.page_age:
         out["LRU (oldest first)"] = " ".join(
-            f"{GFP_CLASSES[c].short}@{lab(p)}:{b}" for p, b, c in s.lru) or "empty"
+            f"{GFP_CLASSES[c].short}@{lab(p)}:{b}" for p, b, c in model.lru_pages(s)) or "empty"
     return out
 
 
@@ -294,11 +294,12 @@ def _itf_state(model: "Allocator", s: State, index: int, action: Action | None,
     }
     feat = model.scope
     if feat.pin_blockdev:
-        doc["pins"] = [{"zone": p, "pageblock": b} for p, b in s.pins]
+        doc["pins"] = [{"zone": p, "pageblock": b} for p, b in model.pinned_pages(s)]
     if feat.cma_alloc_pageblocks:
-        doc["cma_allocations"] = [[{"zone": p, "pageblock": b} for p, b in r] for r in s.cma]
+        doc["cma_allocations"] = [[{"zone": p, "pageblock": b} for p, b in r] for r in model.cma_ranges(s)]
     if feat.page_age:
-        doc["lru"] = [{"zone": p, "pageblock": b, "gfp": GFP_CLASSES[c].name} for p, b, c in s.lru]
+        doc["lru"] = [{"zone": p, "pageblock": b, "gfp": GFP_CLASSES[c].name}
+                     for p, b, c in model.lru_pages(s)]
     return doc
 
 

@@ -61,7 +61,7 @@ def test_migrate_cma_counterexample_pinned_blockdev(results):
     pre = tr.states[-2]
     # a pinned blockdev buffer page sits in a MIGRATE_CMA pageblock
     assert any(pre.zones[p].blocks[b].mt == C and pre.zones[p].blocks[b].held[BLOCKDEV_BUFFER]
-               for p, b in pre.pins)
+               for p, b in m.pinned_pages(pre))
     assert any(st.action.kind == PIN for st in tr.steps)
     assert registry.expected_verdict(type(m), cell.check) == Verdict.VIOLATED
 
@@ -85,7 +85,7 @@ def _hand_state(m, blocks, pins=()):
     nb = tuple(Block(mt, free, tuple(held)) for mt, free, held in blocks)
     z = z._replace(blocks=nb, nr_free=sum(b.free for b in nb),
                    nr_free_cma=sum(b.free for b in nb if b.mt == C))
-    return s._replace(zones=(z,) + s.zones[1:], pins=tuple(pins))
+    return s._replace(zones=(z,) + s.zones[1:], pins=m.pin_counts(pins))
 
 
 def _held(n, **kw):
@@ -106,9 +106,9 @@ def test_unit_cma_alloc_migrates_movable_page():
     assert z.blocks[2] == Block(C, 0, tuple(_held(n)))     # held by the CMA allocation
     assert z.blocks[1].held[GFP_HIGHUSER_MOVABLE] == 1     # migrated to the MOVABLE pageblock
     assert z.nr_free == s.zones[0].nr_free - 1 - 1         # 1 free in the range + 1 target
-    assert z.nr_free_cma == 2 and ns.cma == (((0, 2),),)
+    assert z.nr_free_cma == 2 and m.cma_ranges(ns) == (((0, 2),),)
     back, eff2 = m.step(ns, Action(CMA_RELEASE, -1, 0, 0, 2))
-    assert eff2.ok and back.zones[0].blocks[2].free == 2 and back.cma == ()
+    assert eff2.ok and back.zones[0].blocks[2].free == 2 and m.cma_ranges(back) == ()
     assert back.zones[0].nr_free_cma == 4
 
 
@@ -127,7 +127,7 @@ def test_unit_pinned_page_gives_ebusy_then_next_position():
     ns2, eff2 = m.step(s2, Action(CMA_ALLOC))
     assert not eff2.ok and ns2 == s2
     # unpinned: the buffer page migrates and the first position succeeds
-    ns3, eff3 = m.step(s2._replace(pins=()), Action(CMA_ALLOC))
+    ns3, eff3 = m.step(s2._replace(pins=m.pin_counts(())), Action(CMA_ALLOC))
     assert eff3.ok and (eff3.zone, eff3.block) == (0, 2)
 
 

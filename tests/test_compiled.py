@@ -25,6 +25,7 @@ from mmspec.cli import main
 from mmspec.errors import MmspecError
 from mmspec.explore import SearchInterrupted
 from mmspec.scope import load_scope, named_scopes
+from mmspec.vocab import BLOCKDEV_BUFFER
 from test_rule_scope import SCOPE_TOML
 
 DESIGNS = [d.name for d in designs()]
@@ -57,8 +58,30 @@ def two_rounds():
     return s.with_changes(fair_zone_policy=False, direct_reclaim_rounds=2, limits=tuple(lim))
 
 
+def pins():
+    """The cma_alloc checks' scope (Normal = U, M, C, C; pinned blockdev pages) with two
+    blockdev pages and cma_alloc off (it is not traced): pin/unpin, pinned pages neither
+    freed nor reclaimed, zone_reclaimable with only pinned LRU pages."""
+    from mmspec.check import effective_scope
+    s = effective_scope(default_scope(), get_checks(["cma_alloc_no_ebusy"])[0])
+    lim = list(s.limits)
+    lim[BLOCKDEV_BUFFER] = 2
+    return s.with_changes(cma_alloc_pageblocks=0, limits=tuple(lim))
+
+
+def page_age():
+    """The page-age checks' scope (LRU age order; two zones under zone_cma) with pinned
+    blockdev pages as well: the oldest page of a zone, the pinned ones skipped."""
+    from mmspec.check import effective_scope
+    s = effective_scope(default_scope(), get_checks(["page_age_inversion"])[0])
+    lim = list(s.limits)
+    lim[0] = 0                  # no GFP_ATOMIC: fewer states, the same LRU rules
+    return s.with_changes(pin_blockdev=True, limits=tuple(lim))
+
+
 #: full agreement at these (at tiny every successor list is compared instead, below)
-SCOPES = {"reclaimable": reclaimable, "two_rounds": two_rounds}
+SCOPES = {"reclaimable": reclaimable, "two_rounds": two_rounds, "pins": pins,
+          "page_age": page_age}
 CAP = 100_000          # every scope above has < 40,000 states for every design
 
 
@@ -109,13 +132,15 @@ def _python_successors(model, s):
     return [(a, t, e.ok, e.zone, e.block, Counter(e.paths)) for a, t, e in model.successors(s)]
 
 
+@pytest.mark.parametrize("scope_name", ["tiny", "pins", "page_age"])
 @pytest.mark.parametrize("design", DESIGNS)
-def test_every_successor_list_agrees_at_tiny(design):
-    """The compiled step function alone, on every reachable state of the tiny scope: the
-    same successors (action with its reclaim choices, next state, ok, zone, pageblock,
-    coverage tags) in the same order as ``Allocator.successors``."""
+def test_every_successor_list_agrees(design, scope_name):
+    """The compiled step function alone, on every reachable state of the tiny scope and of
+    the pinned-pages and page-age scopes: the same successors (action with its reclaim choices, next
+    state, ok, zone, pageblock, coverage tags) in the same order as
+    ``Allocator.successors``."""
     from mmspec.engine.build import build
-    model = get_design(design)(tiny())
+    model = get_design(design)({"tiny": tiny, "pins": pins, "page_age": page_age}[scope_name]())
     built = build(model, [])
     sh = built.shape
     r = explore(model, [], engine="compiled", keep_parents=True, max_states=CAP)
@@ -239,4 +264,5 @@ def test_list_says_what_the_compiled_engine_covers():
     out = io.StringIO()
     assert main(["list"], out=out) == 0
     text = out.getvalue()
-    assert "Engines (" in text and "  compiled  " in text and "page_age_inversion (" in text
+    assert "Engines (" in text and "  compiled  " in text and "cma_alloc_never_fails (" in text
+    assert "page_age_inversion (" not in text      # page ages are traced

@@ -40,7 +40,7 @@ def test_a_zone_whose_lru_pages_are_all_pinned_is_unreclaimable():
     blocks = (Block(U, 1, _held_k()),
               Block(M, 1, _held_b()), Block(C, 2, _held()), Block(C, 2, _held()))
     zone = Zone(6, 4, z.alloc_batch, z.fair_depleted, blocks)
-    s = init._replace(zones=(zone,), kswapd=RUNNING, pins=((0, 1),))
+    s = init._replace(zones=(zone,), kswapd=RUNNING, pins=m.pin_counts(((0, 1),)))
     assert not m.zone_balanced(_work(s), 0, 0, False, 0, 2)     # free 6 - free_cma 4 <= high
     t, eff = m.step(s, Action(KSWAPD))
     assert "kswapd reclaim" not in eff.paths
@@ -75,11 +75,11 @@ def test_pinned_scope_lets_kswapd_sleep_and_keeps_the_verdicts():
     assert r.stats.complete
 
     def only_pinned_lru(s):
-        return all(b.held[ci] <= (s.pins.count((0, i)) if ci == BLOCKDEV_BUFFER else 0)
+        return all(b.held[ci] <= (s.pins[i] if ci == BLOCKDEV_BUFFER else 0)
                    for i, b in enumerate(s.zones[0].blocks) for ci in m.lru_classes)
     naps = [t for t, pa in r.parents.items()
             if pa is not None and pa[1].kind == KSWAPD and pa[0].kswapd == RUNNING
-            and t.kswapd == NAPPING and t.pins and only_pinned_lru(t)
+            and t.kswapd == NAPPING and any(t.pins) and only_pinned_lru(t)
             and not m.zone_balanced(_work(t), 0, 0, False, 0, 2)]
     assert naps
     assert [c.verdict.value for c in r.cells] == ["VIOLATED", "VIOLATED"]

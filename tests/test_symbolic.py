@@ -157,6 +157,31 @@ def test_bmc_without_the_range_lemma_checks_the_bounds_at_every_depth():
         bmc(m, ATOMIC, 6, prog=narrow)
 
 
+def test_z3_reachable_with_pinned_pages_equals_bfs_levels():
+    """Pinned blockdev pages (State.pins, one counter per pageblock) on z3: the states
+    within 4 steps, pin/unpin and the pinned-page rules of free and reclaim included."""
+    from mmspec.check import effective_scope
+    sc = effective_scope(TINY, registry.get_checks(["cma_alloc_no_ebusy"])[0])
+    m = registry.get_design("migrate_cma")(sc.with_changes(cma_alloc_pageblocks=0))
+    got = reachable_states(m, 4, limit=5000, bitvec=True)
+    assert got == _bfs_levels(m, 4)
+    assert any(any(s.pins) for s in got)
+
+
+def test_bmc_finds_the_page_age_inversion_bfs_finds():
+    """LRU page ages (State.lru, one code per slot) on z3: BMC's shortest counterexample
+    to page_age_inversion on zone_cma has BFS's length and replays."""
+    from mmspec.check import effective_scope
+    ck = registry.get_checks(["page_age_inversion"])[0]
+    m = registry.get_design("zone_cma")(effective_scope(TINY, ck))
+    want = explore(m, [ck], max_states=40_000).cells[0]
+    assert want.verdict == Verdict.VIOLATED
+    r = bmc(m, ck, len(want.trace), prog=symbolic_program(m, [ck]))
+    assert (r.verdict, r.depth) == ("VIOLATED", len(want.trace))
+    last = r.trace.steps[-1]
+    assert ck.violated_by(m, r.trace.states[-2], last.action, last.effect, last.state)
+
+
 def _bfs_levels(model, depth):
     level = {s: 0 for s in model.init_states()}
     frontier = list(level)

@@ -38,7 +38,8 @@ def _plan_dict(prog: Program, src_hash: str) -> dict:
     lay = prog.layout
     return {"design": prog.design, "src": src_hash, "init": list(prog.init),
             "layout": {"names": list(lay.names), "lo": list(lay.lo), "hi": list(lay.hi),
-                       "bools": sorted(lay.bools), "shape": [list(x) for x in lay.shape]},
+                       "bools": sorted(lay.bools), "shape": [list(x) for x in lay.shape],
+                       "feat": list(lay.feat)},
             "actions": [list(t.action[:5]) for t in prog.templates],
             "slots": [[[repr(k), [list(c) for c in cands]] for k, cands in t.slots]
                       for t in prog.templates],
@@ -50,7 +51,7 @@ def _shape_of(plan: dict) -> DriverShape:
     from .lower import Layout
     L = plan["layout"]
     lay = Layout(tuple(L["names"]), tuple(L["lo"]), tuple(L["hi"]), frozenset(L["bools"]),
-                 tuple(tuple(x) for x in L["shape"]))
+                 tuple(tuple(x) for x in L["shape"]), feat=tuple(L.get("feat", (0, 0, 0))))
     actions = [Action(*a) for a in plan["actions"]]
     slots = [[(k, [tuple(c) for c in cands]) for k, cands in sl] for sl in plan["slots"]]
     return DriverShape(lay, actions, slots, plan["tags"], plan["nchk"])

@@ -20,7 +20,7 @@ from ..check import Check
 from ..errors import MmspecError
 from ..kernel import Allocator
 from ..state import ALLOC, FREE, KSWAPD, Action, Block, Effect, State, Zone
-from ..vocab import GFP_CLASSES, KswapdPhase, Migratetype, ZoneType
+from ..vocab import BLOCKDEV_BUFFER, GFP_CLASSES, KswapdPhase, Migratetype, ZoneType
 from .sym import Graph, Sym, or_
 from .tracer import TagCounts, Tracer, TWork, TraceError, traced_class
 
@@ -39,6 +39,7 @@ class Layout:
     bools: frozenset            # leaf indices holding a bool (ZONE_FAIR_DEPLETED)
     shape: tuple                # blocks per zone and classes per block
     ideal: tuple = ()
+    feat: tuple = (0, 0, 0)     # leaves of State.pins (per pageblock), .cma (per window), .lru
 
     def __len__(self) -> int:
         return len(self.names)
@@ -53,6 +54,9 @@ class Layout:
                 out.extend(b.held)
         out += (s.kswapd, s.kswapd_max_order, s.pgdat_classzone, s.order, s.classzone,
                 s.end_zone)
+        out += s.pins
+        out += s.cma
+        out += s.lru
         return out
 
     def decode(self, vals: Sequence[int]) -> State:
@@ -70,7 +74,12 @@ class Layout:
                 mt, free = next(it), next(it)
                 blocks.append(Block(mt, free, tuple(next(it) for _ in range(ncls))))
             zones.append(Zone(nf, nc, ab, fair_depleted(fd), tuple(blocks)))
-        return State(tuple(zones), *(next(it) for _ in range(6)))
+        kswapd = [next(it) for _ in range(6)]
+        npins, nwin, nlru = self.feat
+        pins = tuple(next(it) for _ in range(npins))
+        cma = tuple(next(it) for _ in range(nwin))
+        lru = tuple(next(it) for _ in range(nlru))
+        return State(tuple(zones), *kswapd, pins, cma, lru)
 
 
 def leaf_layout(model: Allocator) -> Layout:
@@ -130,7 +139,31 @@ def leaf_layout(model: Allocator) -> Layout:
         names.append(name)
         lo.append(a)
         hi.append(b)
-    return Layout(tuple(names), tuple(lo), tuple(hi), frozenset(bools), tuple(shape))
+    npins = nwin = 0
+    if model.pin_blockdev:       # State.pins: pinned pages <= blockdev pages of the pageblock
+        bd = BLOCKDEV_BUFFER
+        for p, lay in enumerate(model.layout):
+            for b in range(len(lay.blocks)):
+                names.append(f"{lay.label}.pageblock[{b}].pinned")
+                lo.append(0)
+                hi.append(hi[names.index(f"{lay.label}.pageblock[{b}].{GFP_CLASSES[bd].short}")])
+                npins += 1
+    if model.cma_alloc_pageblocks:   # State.cma: one flag per cma_alloc bitmap position
+        for win in model.cma_windows():
+            p, b = win[0]
+            names.append(f"cma_alloc[{model.layout[p].label}:{b}]")
+            lo.append(0)
+            hi.append(1)
+            nwin += 1
+    nlru = 0
+    if model.page_age:           # State.lru: a code per LRU page, oldest first, then 0s
+        for j in range(model._lru_len):
+            names.append(f"lru[{j}]")
+            lo.append(0)
+            hi.append(len(model.lru_entries()))
+            nlru += 1
+    return Layout(tuple(names), tuple(lo), tuple(hi), frozenset(bools), tuple(shape),
+                  feat=(npins, nwin, nlru))
 
 
 @dataclass
@@ -201,9 +234,10 @@ class _Victims:
 def unsupported_reason(model: Allocator) -> str | None:
     """Why the traced engines cannot run this design and scope (None if they can)."""
     sc = model.scope
-    if sc.pin_blockdev or sc.cma_alloc_pageblocks or sc.page_age:
-        return ("the scope switches pins/cma_alloc/page ages are not traced (their state "
-                "parts have no fixed-size encoding yet)")
+    if sc.cma_alloc_pageblocks:
+        return ("cma_alloc is not traced (each page alloc_contig_range migrates feeds the "
+                "next migration target's allocation: the step's expressions grow 5-9x per "
+                "page migrated)")
     if tuple(sc.orders) != (0,):
         return ("high-order requests and direct compaction are not traced (compacting a "
                 "zone to its end in one step grows past millions of expression nodes)")
@@ -261,6 +295,7 @@ def _trace_program(model: Allocator, checks: Sequence[Check]) -> Program:
                 for b in range(len(zlay.blocks)):
                     actions.append(Action(FREE, ci, model.class_order[ci], p, b))
     actions.append(Action(KSWAPD))
+    actions += model.feature_actions()
 
     def enum_merge(fn) -> Any:
         outs = tr.enumerate(lambda: [fn()])
@@ -276,8 +311,10 @@ def _trace_program(model: Allocator, checks: Sequence[Check]) -> Program:
             guard = enum_merge(lambda: _bool(T.may_alloc(pre, a.cls)))
         elif a.kind == FREE:
             guard = enum_merge(lambda: _bool(T.may_free(pre, a.zone, a.block, a.cls)))
-        else:
+        elif a.kind == KSWAPD:
             guard = enum_merge(lambda: _bool(T.kswapd_awake(pre)))
+        else:
+            guard = enum_merge(lambda: _bool(T._feature_enabled(pre, a)))
         if guard is False:
             continue
         box: dict = {}

@@ -45,7 +45,7 @@ __all__ = ["Tracer", "TraceError", "TWork", "JOINS", "traced_class", "TagCounts"
 JOINS = ("get_page_from_freelist", "rmqueue", "zone_watermark_ok", "wake_all_kswapds",
          "direct_reclaim", "kswapd_shrink_page", "pgdat_balanced", "zone_reclaimable",
          "compaction_suitable", "_compact_pass", "_isolate_freepages", "_isolate_from",
-         "_migrate_to_isolated")
+         "_migrate_to_isolated", "migrate_range_page")
 
 
 class TagCounts:
@@ -91,6 +91,9 @@ class TWork(_Work):
                 out.append(b.free)
                 out.extend(b.held)
         out += (self.kswapd, self.max_order, self.pgdat_cz, self.order, self.cz, self.end_zone)
+        out += self.feat[0]         # State.pins, State.cma, State.lru (each of fixed size)
+        out += self.feat[1]
+        out += self.feat[2]
         return out
 
     def set_leaves(self, vals: Sequence) -> None:
@@ -107,6 +110,9 @@ class TWork(_Work):
         self.zones = zones
         (self.kswapd, self.max_order, self.pgdat_cz, self.order, self.cz,
          self.end_zone) = (next(it) for _ in range(6))
+        pins, cma, lru = self.feat
+        self.feat = (tuple(next(it) for _ in pins), tuple(next(it) for _ in cma),
+                     tuple(next(it) for _ in lru))
 
     def take_acc(self) -> tuple:
         acc = (self.paths.counts, self.need, self.elig)

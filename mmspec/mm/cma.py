@@ -10,6 +10,7 @@ isolation. Only with the scope switch ``cma_alloc_pageblocks`` (docs/semantics.m
 from __future__ import annotations
 
 from ..errors import ScopeError
+from ..ops import any_
 from ..state import Action, Block, State
 from ..vocab import GFP_CLASSES
 from .common import C, _BLOCKDEV, _ISOLATE, _Work
@@ -47,17 +48,28 @@ class Cma:
                 out.append(win)
         return tuple(out)
 
-    def _cma_free_windows(self, s: State) -> list:
-        taken = {q for rng in s.cma for q in rng}
-        return [win for win in self.cma_windows() if not taken.intersection(win)]
+    def _cma_window_at(self, p: int, b: int) -> int:
+        """The bitmap position (index into :meth:`cma_windows`) starting at pageblock ``b``
+        of zone position ``p``, or -1."""
+        for i, win in enumerate(self.cma_windows()):
+            if win[0] == (p, b):
+                return i
+        return -1
+
+    def _cma_free(self, cma: tuple) -> tuple:
+        """Per bitmap position: whether its bits are clear (no held range overlaps it)."""
+        wins = self.cma_windows()
+        return tuple(not any_(cma[j] > 0 for j, other in enumerate(wins) if set(win) & set(other))
+                     for win in wins)
 
     def _cma_release(self, w: _Work, a: Action) -> tuple[bool, int, int]:
         """v4.6 ``cma_release()`` -> ``free_contig_range()``: every page of the range is
         freed (``__free_pages``) back to its pageblock (MIGRATE_CMA: NR_FREE_CMA_PAGES rises
         too), and the bitmap bits are cleared."""
         pins, cma, lru = w.feat
-        rng = next(r for r in cma if r[0] == (a.zone, a.block))
-        w.feat = (pins, tuple(r for r in cma if r != rng), lru)
+        i = self._cma_window_at(a.zone, a.block)
+        rng = self.cma_windows()[i]
+        w.feat = (pins, cma[:i] + (0,) + cma[i + 1:], lru)
         for p, b in rng:
             z = w.zones[p]
             blk = z.blocks[b]
@@ -89,13 +101,16 @@ class Cma:
         w.paths.append("cma_alloc")
         if w.log is not None: w.say(f"cma_alloc: first fit over the CMA bitmap "
                                    f"({len(self.cma_area())} pageblocks)")
-        for win in self._cma_free_windows(w.freeze()):
+        free = self._cma_free(w.feat[1])
+        for i, win in enumerate(self.cma_windows()):
+            if not free[i]:
+                continue
             where = ", ".join(f"{self.layout[p].label}:{b}" for p, b in win)
             orig = {(p, b): w.zones[p].blocks[b].mt for p, b in win}
             res = self._alloc_contig_range(w, win, orig)
             if res == 0:
                 pins, cma, lru = w.feat
-                w.feat = (pins, tuple(sorted(cma + (win,))), lru)
+                w.feat = (pins, cma[:i] + (1,) + cma[i + 1:], lru)
                 w.paths.append("cma_alloc: success")
                 if w.log is not None: w.say(f"  -> cma_alloc returns the pages of pageblock(s) {where}")
                 return True, win[0][0], win[0][1]
@@ -149,17 +164,16 @@ class Cma:
         if w.log is not None: w.say("  start_isolate_page_range: " + ", ".join(
             f"{self.layout[p].label} pageblock {b}" for p, b in win)
             + " -> MIGRATE_ISOLATE (free pages leave NR_FREE_PAGES)")
-        zl = self._zonelist[_BLOCKDEV]
+        k = 0                       # pages migrated so far (names the reclaim choice points)
         for p, b in win:
             for ci in range(len(GFP_CLASSES)):
-                keep = pins.count((p, b)) if ci == _BLOCKDEV else 0
+                keep = self._pinned(pins, p, b) if ci == _BLOCKDEV else 0
                 while w.zones[p].blocks[b].held[ci] > keep:
-                    tp, tb = self._migration_target(w, zl)
-                    if tp < 0:
+                    if not self.migrate_range_page(w, p, b, ci, k):
                         return -12
-                    self._move_page(w, p, b, ci, tp, tb)
+                    k += 1
         for p, b in win:
-            if (p, b) in pins:
+            if self._pinned(pins, p, b) > 0:
                 if w.log is not None: w.say(f"  migrate_pages: blockdev buffer page of "
                                            f"{self.layout[p].label} pageblock {b} is pinned "
                                            "(page_count > expected): fails on every pass, "
@@ -172,12 +186,24 @@ class Cma:
             w.zones[p] = z._replace(blocks=tuple(blocks))
         return 0
 
-    def _migration_target(self, w: _Work, zl: tuple[int, ...]) -> tuple[int, int]:
+    def migrate_range_page(self, w: _Work, p: int, b: int, ci: int, k: int) -> bool:
+        """``__alloc_contig_migrate_range`` for one in-use page of class ``ci`` in the
+        isolated pageblock ``b`` of zone position ``p``: a target page
+        (:meth:`_migration_target`; ``k`` pages were migrated before it in this step) and
+        the move. False (nothing changed but what reclaim did) when no target is found."""
+        tp, tb = self._migration_target(w, self._zonelist[_BLOCKDEV], k)
+        if tp < 0:
+            return False
+        self._move_page(w, p, b, ci, tp, tb)
+        return True
+
+    def _migration_target(self, w: _Work, zl: tuple[int, ...], k: int) -> tuple[int, int]:
         """v4.6 ``alloc_migrate_target()``: ``alloc_page(GFP_USER | __GFP_MOVABLE)`` (no
         __GFP_HIGHMEM on 64-bit: highest zone NORMAL; MIGRATE_MOVABLE, so ALLOC_CMA under
         MIGRATE_CMA and other CMA pageblocks may serve it): fast path, slow path with
         wake_all_kswapds and up to ``direct_reclaim_rounds`` direct-reclaim rounds, as for
-        any request of that mask; (-1, -1) when it fails."""
+        any request of that mask; (-1, -1) when it fails. ``k`` (pages migrated before this
+        one in the step) names its reclaim choice points."""
         c = GFP_CLASSES[_BLOCKDEV]
         tp, tb = self.get_page_from_freelist(w, _BLOCKDEV, 0, self.fast_alloc_flags(c),
                                              "migration target")
@@ -189,7 +215,7 @@ class Cma:
             if tp >= 0:
                 break
             if rounds >= self.scope.direct_reclaim_rounds or not self.direct_reclaim(
-                    w, _BLOCKDEV, zl, ("migration target", rounds)):
+                    w, _BLOCKDEV, zl, ("migration target", k, rounds)):
                 if w.log is not None: w.say("  alloc_migrate_target(GFP_USER|__GFP_MOVABLE): "
                                            "no page -> migrate_pages returns -ENOMEM")
                 return -1, -1
@@ -217,9 +243,7 @@ class Cma:
         blocks[b] = sblk._replace(free=sblk.free + 1, held=tuple(held))
         w.zones[p] = z._replace(blocks=tuple(blocks))
         if self.page_age:
-            pins, cma, lru = w.feat
-            if lru and lru[-1] == (tp, tb, _BLOCKDEV):
-                w.feat = (pins, cma, lru[:-1])
+            self._age_drop_youngest(w, (tp, tb, _BLOCKDEV))
             self._age_move(w, (p, b, ci), (tp, tb, ci))
         w.paths.append("cma_alloc: migrate page")
         if w.log is not None: w.say(f"    migrate_pages: {GFP_CLASSES[ci].short} page of "

@@ -41,13 +41,11 @@ class Compaction:
         # fails migration, so it is not taken (scope pin_blockdev).
         from ..vocab import BLOCKDEV_BUFFER
         blk = w.zones[p].blocks[b]
-        feat = getattr(w, "feat", ())
-        pins = feat[0] if feat else ()
         out: list[int] = []
         for ci in self.lru_classes:
             n = blk.held[ci]
-            if n and ci == BLOCKDEV_BUFFER and pins:
-                n -= pins.count((p, b))
+            if ci == BLOCKDEV_BUFFER and self.pin_blockdev:
+                n -= self._pinned(w.feat[0], p, b)
             out.extend(ci for _ in range(max(n, 0)))
         return out
 

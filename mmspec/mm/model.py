@@ -83,6 +83,14 @@ class Allocator(Watermarks, PageAlloc, Vmscan, Compaction, Cma, Features, ZoneSe
         self.cma_alloc_pageblocks = scope.cma_alloc_pageblocks
         self.page_age = scope.page_age
         self._feat = self.pin_blockdev or self.page_age or bool(self.cma_alloc_pageblocks)
+        #: index of each zone's first pageblock in the per-pageblock ``State.pins`` (and the
+        #: total number of pageblocks last)
+        self._pb_base = tuple(sum(len(z.blocks) for z in self.layout[:p])
+                              for p in range(self.nz + 1))
+        #: slots of State.lru: every LRU page the request limits allow, plus one for the
+        #: migration target page that cma_alloc takes before the migrated page frees its own
+        self._lru_len = (sum(self.limits[ci] << self.class_order[ci] for ci in self.lru_classes)
+                         + 1 if self.page_age else 0)
         self._zonelist = {}
         for i, c in enumerate(GFP_CLASSES):
             hz = int(self.gfp_zone(c))
@@ -153,7 +161,10 @@ class Allocator(Watermarks, PageAlloc, Vmscan, Compaction, Cma, Features, ZoneSe
             cma = sum(self.ppb for mt in z.blocks if mt == C)
             batch = z.wmark[2] - z.wmark[1] if self.fair else 0
             zones.append(Zone(z.managed, cma, batch, False, blocks))
-        return (State(tuple(zones), int(SLEEPING), 0, self.top_zone, 0, self.top_zone, 0),)
+        pins = (0,) * self._pb_base[-1] if self.pin_blockdev else ()
+        cma = (0,) * len(self.cma_windows()) if self.cma_alloc_pageblocks else ()
+        return (State(tuple(zones), int(SLEEPING), 0, self.top_zone, 0, self.top_zone, 0,
+                      pins, cma, (0,) * self._lru_len),)
 
     def actions(self, s: State) -> tuple[Action, ...]:
         """Every enabled action in the fixed order of :meth:`successors`."""
@@ -191,7 +202,8 @@ class Allocator(Watermarks, PageAlloc, Vmscan, Compaction, Cma, Features, ZoneSe
     def may_free(self, s: State, p: int, b: int, ci: int) -> bool:
         """A page of class ``ci`` in pageblock ``b`` of zone position ``p`` can be freed: one
         is in use there (and, with pinned blockdev pages, not every one is pinned)."""
-        return s.zones[p].blocks[b].held[ci] > 0 and (not s.pins or self._freeable(s, p, b, ci))
+        return s.zones[p].blocks[b].held[ci] > 0 and (not self.pin_blockdev
+                                                         or self._freeable(s, p, b, ci))
 
     def kswapd_awake(self, s: State) -> bool:
         """kswapd can take a step: it is running balance_pgdat or in its HZ/10 nap."""

@@ -107,8 +107,7 @@ class Vmscan:
         zonelist, highest zone first, for direct reclaim -- then pageblock pfn, then class),
         and for each whether it holds a page now."""
         if self._feat:
-            c = self._feature_candidates(w, zones)
-            return c, (True,) * len(c)
+            return self._feature_candidates(w, zones)
         try:
             cands = self._cand_cache[zones]
         except AttributeError:
