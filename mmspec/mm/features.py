@@ -154,6 +154,17 @@ class Features:
                                     & (blk.mt != _ISOLATE))
             return tuple(cands), tuple(elig)
         lru = w.feat[2]
+        key = None
+        if not self._tracing and self._memo:     # a pure function of these (ints only)
+            key = (zones, lru, pins, tuple(blk.mt == _ISOLATE for p in zones
+                                           for blk in w.zones[p].blocks)
+                   if self.cma_alloc_pageblocks else ())
+            try:
+                return self._age_cands[key]
+            except AttributeError:
+                self._age_cands: dict = {}
+            except KeyError:
+                pass
         cands: list = []
         elig: list = []
         for p in zones:
@@ -172,7 +183,10 @@ class Features:
             k = first_true(ok)      # the zone's oldest such page
             cands += zc
             elig += [any_((k == j) & (x == code) for j, x in enumerate(lru)) for code in codes]
-        return tuple(cands), tuple(elig)
+        out = tuple(cands), tuple(elig)
+        if key is not None:
+            self._age_cands[key] = out
+        return out
 
     def _feature_successors(self, s: State) -> Iterator[tuple[Action, State, Effect]]:
         """pin/unpin per (zone, pageblock) in zone then pfn order, then cma_alloc, then
