@@ -88,7 +88,7 @@ def _prebuild(designs: Sequence[type[Allocator]], scope: Scope, checks: Sequence
     from .engine.compiled import prebuild
     note = (lambda line: (err.write(f"mmspec: {line}\n"), err.flush())) if err else None
     prebuild([(d(sc), cks) for d in designs for sc, cks in _groups(scope, checks).items()],
-             note=note)
+             note=note, auto=getattr(args, "engine", "auto") == "auto")
 
 
 def prepare(args, designs: Sequence[type[Allocator]], err: TextIO):

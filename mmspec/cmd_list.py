@@ -37,16 +37,25 @@ def _engines_text() -> str:
     base = default_scope()
     designs = registry.designs()
     no = [d.name for d in designs if unsupported_reason(d(base))]
-    python_only = []
+    from .engine.build import costly
+    python_only, slow = [], []
     for c in registry.checks(include_opt_in=True):
-        why = unsupported_reason(designs[0](effective_scope(base, c)))
+        m = designs[0](effective_scope(base, c))
+        why = unsupported_reason(m)
         if why:
             python_only.append(f"{c.name} ({why.split(' (')[0].split(';')[0]})")
+        elif costly(m):
+            slow.append(c.name)
     lines = ["Engines (--engine auto: the compiled one wherever it applies, else Python with "
              "a note):",
              "  compiled  the rules traced into C and searched in C: "
              + ("every design above" if not no else "every design but " + ", ".join(no))
              + "; every check but:"]
     lines += [f"              {x}" for x in python_only] or ["              (none)"]
+    if slow:
+        lines += ["            auto builds the programs of " + ", ".join(slow) + " only for",
+                  "            a search that outlasts 1.5 s on the Python engine (tracing and",
+                  "            compiling take 15-25 s per design); --engine compiled always;",
+                  "            z3 (bmc, prove) does not take them"]
     lines.append("  python    every design and every check")
     return "\n".join(lines) + "\n"

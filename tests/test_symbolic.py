@@ -258,6 +258,8 @@ def test_cli_bmc_a_check_and_design_the_old_encoding_lacked():
     (["bmc", "--design", "migrate_cma", "--check", "page_conservation", "--scope",
       "compaction"], "the z3 engine runs on the traced rules, which refuse this: high-order"),
     (["bmc", "--design", "migrate_cma", "--check", "nope"], "unknown check"),
+    (["bmc", "--design", "migrate_cma", "--check", "cma_alloc_no_ebusy"],
+     "the z3 engine does not take cma_alloc scopes"),
 ])
 def test_cli_refuses_in_one_line(argv, msg):
     code, out, err = _cli(*argv)

@@ -182,7 +182,25 @@ def build(model, checks: Sequence[Check] = (), prog: Program | None = None) -> B
         return Built(plan, fast)
     if not _cached_lib(quick):
         _compile("-O0", c_path, quick)
+    if c_path.stat().st_size > O1_MAX_SOURCE:
+        return Built(plan, quick)
     return Built(plan, quick, fast, c_path)
+
+
+#: sources larger than this get no -O1 build: cma_alloc's template (~50,000 expression
+#: nodes, 2.1 MB of C) took 10 s at -O0 and 3 min 21 s at -O1 on the 2-core machine, for
+#: searches that last a fraction of a second
+O1_MAX_SOURCE = 1_000_000
+
+
+def costly(model) -> str | None:
+    """Why building this design's program costs far more than the Python engine needs at
+    the scopes it is used at (``auto`` builds it only for a search that outlasts
+    :data:`mmspec.explore.AUTO_PYTHON_S`; ``--engine compiled`` always), or None."""
+    if model.scope.cma_alloc_pageblocks:
+        return ("cma_alloc's template (one migration-target allocation per page it may "
+                "migrate) takes 15-25 s to trace and compile per design")
+    return None
 
 
 def is_built(model, checks) -> bool:
@@ -193,13 +211,15 @@ def is_built(model, checks) -> bool:
 
 
 def prebuild(jobs: Sequence[tuple], workers: int | None = None,
-             note: Callable[[str], None] | None = None) -> None:
+             note: Callable[[str], None] | None = None, auto: bool = False) -> None:
     """Trace and compile the programs of several explorations (``(model, checks)`` pairs)
     at once, one forked process per program and one per core, so that the explorations
     that follow find them in the cache. Best effort: any failure is left for the
     exploration itself to meet and report. ``note`` gets a line before and after the
-    builds (progress for the user: a first run spends seconds here)."""
-    todo = [(m, c) for m, c in jobs if why_not_compiled(m, c) is None and not is_built(m, c)]
+    builds (progress for the user: a first run spends seconds here). With ``auto``, the
+    :func:`costly` programs are left out."""
+    todo = [(m, c) for m, c in jobs if why_not_compiled(m, c) is None and not is_built(m, c)
+            and not (auto and costly(m))]
     if len(todo) < 2 or not hasattr(os, "fork"):
         return
     workers = workers or os.cpu_count() or 1

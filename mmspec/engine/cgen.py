@@ -99,6 +99,8 @@ class _Emitter:
             return f"(!{a(args[0])})"
         if op == "ite":
             return f"({a(args[0])} ? {a(args[1])} : {a(args[2])})"
+        if op == "let":
+            return a(args[0])
         raise AssertionError(f"no C for operation {op}")
 
 

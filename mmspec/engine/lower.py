@@ -234,10 +234,6 @@ class _Victims:
 def unsupported_reason(model: Allocator) -> str | None:
     """Why the traced engines cannot run this design and scope (None if they can)."""
     sc = model.scope
-    if sc.cma_alloc_pageblocks:
-        return ("cma_alloc is not traced (each page alloc_contig_range migrates feeds the "
-                "next migration target's allocation: the step's expressions grow 5-9x per "
-                "page migrated)")
     if tuple(sc.orders) != (0,):
         return ("high-order requests and direct compaction are not traced (compacting a "
                 "zone to its end in one step grows past millions of expression nodes)")

@@ -71,6 +71,8 @@ class PathEnumerator:
 
     def _known_uncached(self, node: Sym, path: _Path, depth: int):
         op = node.op
+        if op == "let":
+            return self._known(node.args[0], path, depth)
         if op == "not":
             v = self._known(node.args[0], path, depth + 1)
             return None if v is None else not v

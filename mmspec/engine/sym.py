@@ -12,6 +12,10 @@ Python semantics (``_BIN``, ``_CMP``), and walks over the DAG (:func:`postorder`
 :func:`evaluate`). The constructors with their folding rules (``binop``, ``cmp``, ``ite``,
 ``and_``, ``or_``, ``not_``) are in :mod:`mmspec.engine.fold` and re-exported here.
 
+A ``let`` node stands for its one argument (the same value); the tracer puts one over each
+result of an *opaque* join (:data:`mmspec.engine.tracer.OPAQUE_JOINS`) so that later
+operations build on it instead of rewriting into its ``ite`` trees.
+
 Semantics are Python's: ``//`` and ``%`` floor, ``>>`` is arithmetic, ints are unbounded
 (the code generator checks that the scope's values fit 64 bits). A node carries a finite
 *domain* (the set of values it can take) whenever that set is small; comparisons whose
@@ -256,6 +260,8 @@ def evaluate(roots, env_in, env_ch=()) -> list:
                 r = any(vals)
             elif op == "not":
                 r = not vals[0]
+            elif op == "let":
+                r = vals[0]
             else:
                 raise AssertionError(op)
             memo[n.nid] = r

@@ -47,6 +47,12 @@ JOINS = ("get_page_from_freelist", "rmqueue", "zone_watermark_ok", "wake_all_ksw
          "compaction_suitable", "_compact_pass", "_isolate_freepages", "_isolate_from",
          "_migrate_to_isolated", "migrate_range_page")
 
+#: joins whose results (state leaves and return value) are wrapped in ``let`` nodes: calls
+#: in sequence, each on the state the last one left (the pages one cma_alloc migrates),
+#: would otherwise multiply the expressions (each call's merged ``ite`` trees rewritten
+#: into the next call's); with ``let`` they add up
+OPAQUE_JOINS = frozenset({"migrate_range_page"})
+
 
 class TagCounts:
     """``w.paths`` while tracing: how often each coverage tag was appended (counts may be
@@ -123,6 +129,19 @@ class TWork(_Work):
         self.paths, self.need, self.elig = TagCounts(acc[0]), dict(acc[1]), dict(acc[2])
 
 
+def _let(x):
+    if isinstance(x, Sym) and x.op not in ("in", "ch", "let"):
+        return x.g.make("let", (x,), x.isbool, x.dom)
+    return x
+
+
+def _unflatten_let(x):
+    if isinstance(x, tuple):
+        vals = [_unflatten_let(v) for v in x]
+        return type(x)(*vals) if hasattr(x, "_fields") else tuple(vals)
+    return _let(x)
+
+
 def _sig(x):
     """A hashable key for a (nested) value of Syms and ints (node ids, never ``==`` on Syms)."""
     if isinstance(x, Sym):
@@ -178,6 +197,9 @@ class Tracer(PathEnumerator):
         else:
             self.stats["join cache hits"] += 1
         new_leaves, tags, need, elig, ret = hit
+        if fn.__name__ in OPAQUE_JOINS:
+            new_leaves = [_let(x) for x in new_leaves]
+            ret = _unflatten_let(ret)
         w.set_leaves(new_leaves)
         for t, n in tags.items():
             w.paths.counts[t] = w.paths.counts.get(t, 0) + n

@@ -111,6 +111,8 @@ class Z3Expr:
         if op == "ch":
             return self.choice(n.args[0])
         args = [self._arg(a) for a in n.args]
+        if op == "let":
+            return args[0]
         # the frequent operations straight through z3's C API (z3py's And/If/== re-check
         # and coerce every argument: 3x slower on these DAGs); the same terms
         if op == "and" or op == "or":
@@ -251,6 +253,8 @@ def node_ranges(roots, leaf_range: Callable[[Sym], tuple[int, int]]) -> dict[int
             rng[n.nid] = (0, 1) if n.isbool else leaf_range(n)
         elif n.isbool or n.op in ("and", "or", "not", "<", "<=", "==", "!="):
             rng[n.nid] = (0, 1)
+        elif n.op == "let":
+            rng[n.nid] = r(n.args[0])
         elif n.op == "ite":
             (a, b), (c, d) = r(n.args[1]), r(n.args[2])
             rng[n.nid] = (min(a, c), max(b, d))

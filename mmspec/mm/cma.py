@@ -107,7 +107,7 @@ class Cma:
                 continue
             where = ", ".join(f"{self.layout[p].label}:{b}" for p, b in win)
             orig = {(p, b): w.zones[p].blocks[b].mt for p, b in win}
-            res = self._alloc_contig_range(w, win, orig)
+            res = self._alloc_contig_range(w, win, orig, i)
             if res == 0:
                 pins, cma, lru = w.feat
                 w.feat = (pins, cma[:i] + (1,) + cma[i + 1:], lru)
@@ -143,9 +143,10 @@ class Cma:
                                     blocks=tuple(blocks))
         if w.log is not None: w.say("  undo_isolate_page_range: migratetypes restored")
 
-    def _alloc_contig_range(self, w: _Work, win, orig: dict) -> int:
-        """One ``alloc_contig_range`` over the pageblocks ``win``: 0, -EBUSY (-16) or
-        -ENOMEM (-12); on failure the caller undoes the isolation (``orig``: migratetypes)."""
+    def _alloc_contig_range(self, w: _Work, win, orig: dict, i: int) -> int:
+        """One ``alloc_contig_range`` over the pageblocks ``win`` (bitmap position ``i``):
+        0, -EBUSY (-16) or -ENOMEM (-12); on failure the caller undoes the isolation
+        (``orig``: migratetypes)."""
         pins = w.feat[0]
         for p, b in win:
             blk = w.zones[p].blocks[b]
@@ -166,10 +167,14 @@ class Cma:
             + " -> MIGRATE_ISOLATE (free pages leave NR_FREE_PAGES)")
         k = 0                       # pages migrated so far (names the reclaim choice points)
         for p, b in win:
-            for ci in range(len(GFP_CLASSES)):
+            # only LRU pages are left (any other page gave -EBUSY above); a pageblock holds at
+            # most pages_per_pageblock of them
+            for ci in self.lru_classes:
                 keep = self._pinned(pins, p, b) if ci == _BLOCKDEV else 0
-                while w.zones[p].blocks[b].held[ci] > keep:
-                    if not self.migrate_range_page(w, p, b, ci, k):
+                for _ in range(self.ppb):
+                    if not w.zones[p].blocks[b].held[ci] > keep:
+                        break
+                    if not self.migrate_range_page(w, p, b, ci, (i, k)):
                         return -12
                     k += 1
         for p, b in win:
@@ -186,10 +191,11 @@ class Cma:
             w.zones[p] = z._replace(blocks=tuple(blocks))
         return 0
 
-    def migrate_range_page(self, w: _Work, p: int, b: int, ci: int, k: int) -> bool:
+    def migrate_range_page(self, w: _Work, p: int, b: int, ci: int, k: tuple) -> bool:
         """``__alloc_contig_migrate_range`` for one in-use page of class ``ci`` in the
         isolated pageblock ``b`` of zone position ``p``: a target page
-        (:meth:`_migration_target`; ``k`` pages were migrated before it in this step) and
+        (:meth:`_migration_target`; ``k``: the bitmap position and how many pages were migrated
+        before it there) and
         the move. False (nothing changed but what reclaim did) when no target is found."""
         tp, tb = self._migration_target(w, self._zonelist[_BLOCKDEV], k)
         if tp < 0:
@@ -197,7 +203,7 @@ class Cma:
         self._move_page(w, p, b, ci, tp, tb)
         return True
 
-    def _migration_target(self, w: _Work, zl: tuple[int, ...], k: int) -> tuple[int, int]:
+    def _migration_target(self, w: _Work, zl: tuple[int, ...], k: tuple) -> tuple[int, int]:
         """v4.6 ``alloc_migrate_target()``: ``alloc_page(GFP_USER | __GFP_MOVABLE)`` (no
         __GFP_HIGHMEM on 64-bit: highest zone NORMAL; MIGRATE_MOVABLE, so ALLOC_CMA under
         MIGRATE_CMA and other CMA pageblocks may serve it): fast path, slow path with
@@ -215,7 +221,7 @@ class Cma:
             if tp >= 0:
                 break
             if rounds >= self.scope.direct_reclaim_rounds or not self.direct_reclaim(
-                    w, _BLOCKDEV, zl, ("migration target", k, rounds)):
+                    w, _BLOCKDEV, zl, ("migration target", *k, rounds)):
                 if w.log is not None: w.say("  alloc_migrate_target(GFP_USER|__GFP_MOVABLE): "
                                            "no page -> migrate_pages returns -ENOMEM")
                 return -1, -1
