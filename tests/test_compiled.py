@@ -132,8 +132,14 @@ def _python_successors(model, s):
     return [(a, t, e.ok, e.zone, e.block, Counter(e.paths)) for a, t, e in model.successors(s)]
 
 
-@pytest.mark.parametrize("scope_name", ["tiny", "pins", "page_age"])
-@pytest.mark.parametrize("design", DESIGNS)
+#: the feature scopes' successor lists for four designs (one zone, two zones, the v5.8 rule,
+#: the sticky-movable switch); test_engines_agree covers all ten there
+_FEATURE_DESIGNS = ("migrate_cma", "zone_cma", "prefer_cma_v58", "sticky_movable")
+
+
+@pytest.mark.parametrize("design,scope_name",
+                         [(d, "tiny") for d in DESIGNS]
+                         + [(d, sc) for sc in ("pins", "page_age") for d in _FEATURE_DESIGNS])
 def test_every_successor_list_agrees(design, scope_name):
     """The compiled step function alone, on every reachable state of the tiny scope and of
     the pinned-pages and page-age scopes: the same successors (action with its reclaim choices, next
