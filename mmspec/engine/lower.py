@@ -141,12 +141,12 @@ def leaf_layout(model: Allocator) -> Layout:
         hi.append(b)
     npins = nwin = 0
     if model.pin_blockdev:       # State.pins: pinned pages <= blockdev pages of the pageblock
-        bd = BLOCKDEV_BUFFER
+        bd = GFP_CLASSES[BLOCKDEV_BUFFER].short
         for p, lay in enumerate(model.layout):
             for b in range(len(lay.blocks)):
                 names.append(f"{lay.label}.pageblock[{b}].pinned")
                 lo.append(0)
-                hi.append(hi[names.index(f"{lay.label}.pageblock[{b}].{GFP_CLASSES[bd].short}")])
+                hi.append(hi[names.index(f"{lay.label}.pageblock[{b}].{bd}")])
                 npins += 1
     if model.cma_alloc_pageblocks:   # State.cma: one flag per cma_alloc bitmap position
         for win in model.cma_windows():
@@ -157,10 +157,11 @@ def leaf_layout(model: Allocator) -> Layout:
             nwin += 1
     nlru = 0
     if model.page_age:           # State.lru: a code per LRU page, oldest first, then 0s
+        ncodes = len(model.lru_entries())
         for j in range(model._lru_len):
             names.append(f"lru[{j}]")
             lo.append(0)
-            hi.append(len(model.lru_entries()))
+            hi.append(ncodes)
             nlru += 1
     return Layout(tuple(names), tuple(lo), tuple(hi), frozenset(bools), tuple(shape),
                   feat=(npins, nwin, nlru))

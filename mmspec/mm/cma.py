@@ -194,9 +194,8 @@ class Cma:
     def migrate_range_page(self, w: _Work, p: int, b: int, ci: int, k: tuple) -> bool:
         """``__alloc_contig_migrate_range`` for one in-use page of class ``ci`` in the
         isolated pageblock ``b`` of zone position ``p``: a target page
-        (:meth:`_migration_target`; ``k``: the bitmap position and how many pages were migrated
-        before it there) and
-        the move. False (nothing changed but what reclaim did) when no target is found."""
+        (:meth:`_migration_target`; ``k``: the bitmap position and how many pages were
+        migrated before it there) and the move. False (nothing changed but what reclaim did) when no target is found."""
         tp, tb = self._migration_target(w, self._zonelist[_BLOCKDEV], k)
         if tp < 0:
             return False
@@ -208,8 +207,8 @@ class Cma:
         __GFP_HIGHMEM on 64-bit: highest zone NORMAL; MIGRATE_MOVABLE, so ALLOC_CMA under
         MIGRATE_CMA and other CMA pageblocks may serve it): fast path, slow path with
         wake_all_kswapds and up to ``direct_reclaim_rounds`` direct-reclaim rounds, as for
-        any request of that mask; (-1, -1) when it fails. ``k`` (pages migrated before this
-        one in the step) names its reclaim choice points."""
+        any request of that mask; (-1, -1) when it fails. ``k`` (the bitmap position and the
+        pages migrated before this one there) names its reclaim choice points."""
         c = GFP_CLASSES[_BLOCKDEV]
         tp, tb = self.get_page_from_freelist(w, _BLOCKDEV, 0, self.fast_alloc_flags(c),
                                              "migration target")

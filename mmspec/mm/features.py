@@ -26,9 +26,10 @@ class Features:
     Fixed-size state parts (so every engine can hold them in a fixed layout): ``State.pins``
     is one count per pageblock (zones in position order, pageblocks in pfn order: the
     number of pinned blockdev buffer pages in it) and ``State.cma`` one flag per
-    :meth:`~mmspec.mm.cma.Cma.cma_windows` position (1: that range is held by cma_alloc);
-    both are ``()`` while their switch is off. :meth:`pinned_pages` and :meth:`cma_ranges`
-    give them as lists for reports."""
+    :meth:`~mmspec.mm.cma.Cma.cma_windows` position (1: that range is held by cma_alloc)
+    and ``State.lru`` a fixed array of :meth:`lru_code` values, oldest first, 0 in the
+    empty slots; each is ``()`` while its switch is off. :meth:`pinned_pages`,
+    :meth:`cma_ranges` and :meth:`lru_pages` give them as lists for reports."""
 
     def _pinned(self, pins: tuple, p: int, b: int):
         """Pinned blockdev buffer pages in pageblock ``b`` of zone position ``p``."""
@@ -85,20 +86,21 @@ class Features:
         ent = self.lru_entries()
         return tuple(ent[x - 1] for x in s.lru if x)
 
-    def lru_codes(self, pages) -> tuple[int, ...]:
-        """``State.lru`` for the LRU pages ``pages`` (the inverse of :meth:`lru_pages`)."""
-        out = [self.lru_code(*e) for e in pages]
-        return tuple(out + [0] * (self._lru_len - len(out)))
-
     def _age_take(self, w: _Work, p: int, b, ci: int, n: int) -> None:
         # page_age: a new LRU page is the youngest (lru_cache_add puts it at the list head):
         # its code goes into the first n empty slots (State.lru is packed, oldest first)
         if GFP_CLASSES[ci].lru:
             pins, cma, lru = w.feat
             code = self.lru_code(p, b, ci)
-            f = first_true(x == 0 for x in lru)
+            f = self._lru_fill(lru)
             w.feat = (pins, cma, tuple(select((f <= j) & (j < f + n), code, x)
                                        for j, x in enumerate(lru)))
+
+    @staticmethod
+    def _lru_fill(lru: tuple):
+        """How many LRU pages ``lru`` holds (the index of its first empty slot)."""
+        f = first_true(x == 0 for x in lru)
+        return select(f < 0, len(lru), f)
 
     def _age_free(self, w: _Work, p: int, b: int, ci: int) -> None:
         # page_age: the freed page of (zone, pageblock, class) is the oldest such page: its
@@ -127,8 +129,7 @@ class Features:
         # whose place the migrated page takes)
         pins, cma, lru = w.feat
         code = self.lru_code(*entry)
-        f = first_true(x == 0 for x in lru)
-        f = select(f < 0, len(lru), f)
+        f = self._lru_fill(lru)
         w.feat = (pins, cma, tuple(select((j == f - 1) & (x == code), 0, x)
                                    for j, x in enumerate(lru)))
 
