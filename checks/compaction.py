@@ -70,7 +70,8 @@ def _cma_holds_movable(model, s) -> bool:
 
 def _compaction_for_unmovable(model, pre, action, effect, post) -> bool:
     return (action.kind == ALLOC and action.cls in _NOT_MOVABLE and action.order > 0
-            and any(p.startswith("direct compaction") for p in effect.paths)
+            and ("direct compaction" in effect.paths
+                 or "direct compaction (sync-light)" in effect.paths)
             and _cma_holds_movable(model, pre))
 
 

@@ -234,10 +234,6 @@ class _Victims:
 
 def unsupported_reason(model: Allocator) -> str | None:
     """Why the traced engines cannot run this design and scope (None if they can)."""
-    sc = model.scope
-    if tuple(sc.orders) != (0,):
-        return ("high-order requests and direct compaction are not traced (compacting a "
-                "zone to its end in one step grows past millions of expression nodes)")
     if type(model).successors is not Allocator.successors:
         return f"design {model.name} overrides successors()"
     return None
@@ -267,9 +263,9 @@ def _trace_program(model: Allocator, checks: Sequence[Check]) -> Program:
     if why:
         raise MmspecError(why)
     g = Graph()
-    tr = Tracer(g)
-    T = _traced_instance(model, tr)
     lay = leaf_layout(model)
+    tr = Tracer(g, (lay.lo, lay.hi))
+    T = _traced_instance(model, tr)
     ins: list = []
     for i in range(len(lay)):
         if lay.lo[i] == lay.hi[i]:

@@ -19,7 +19,7 @@ from collections import Counter
 from typing import Any, Callable
 
 from ..errors import MmspecError
-from .sym import Graph, Sym, _CMP, cmp, ite
+from .sym import DOM_MAX, Graph, Sym, _BIN, _CMP, cmp, ite
 
 __all__ = ["PathEnumerator", "TraceError", "MAX_PATHS"]
 
@@ -131,6 +131,17 @@ class PathEnumerator:
         elif op == "or" and not v:
             for a in node.args:
                 self._assume(a, False, path, depth + 1)
+        elif op == "ite":
+            c, x, y = node.args
+            if isinstance(c, Sym):        # a constant branch of the other value rules it out
+                if not isinstance(x, Sym) and bool(x) != v:
+                    self._assume(c, False, path, depth + 1)
+                    if isinstance(y, Sym):
+                        self._assume(y, v, path, depth + 1)
+                elif not isinstance(y, Sym) and bool(y) != v:
+                    self._assume(c, True, path, depth + 1)
+                    if isinstance(x, Sym):
+                        self._assume(x, v, path, depth + 1)
         elif op in _CMP:
             a, b = node.args
             fn = _CMP[op]
@@ -201,6 +212,55 @@ class PathEnumerator:
         if isinstance(c, Sym):
             self._assume(c, True, path)
         return v
+
+    def path_dom(self, x, memo: dict, depth: int = 0):
+        """The values ``x`` can take on the current path (its facts and refined domains
+        applied through arithmetic, comparisons and ``ite``), or None if unknown. Tighter
+        than ``x.dom``, which holds on every path: ``free - 1`` on a path where ``free >
+        0`` was decided cannot be -1."""
+        if not isinstance(x, Sym):
+            return frozenset((int(x),))
+        path = self.path
+        d = path.doms.get(x.nid)
+        if d is not None:
+            return d
+        f = path.facts.get(x.nid)
+        if f is not None:
+            return frozenset((int(f),))
+        if x.nid in memo:
+            return memo[x.nid]
+        r = x.dom
+        if x.isbool:
+            k = self._known(x, path)
+            r = frozenset((0, 1)) if k is None else frozenset((int(k),))
+        elif depth < 40:
+            op = x.op
+            if op in _BIN:
+                a = self.path_dom(x.args[0], memo, depth + 1)
+                b = self.path_dom(x.args[1], memo, depth + 1)
+                if a is not None and b is not None and len(a) * len(b) <= 4096:
+                    fn = _BIN[op]
+                    try:
+                        vals = frozenset(int(fn(u, v)) for u in a for v in b)
+                    except (ZeroDivisionError, ValueError):
+                        vals = None
+                    if vals is not None and len(vals) <= DOM_MAX:
+                        r = vals
+            elif op == "ite":
+                c = self._known(x.args[0], path) if isinstance(x.args[0], Sym) else x.args[0]
+                if c is not None:
+                    r = self.path_dom(x.args[1] if c else x.args[2], memo, depth + 1)
+                else:
+                    a = self.path_dom(x.args[1], memo, depth + 1)
+                    b = self.path_dom(x.args[2], memo, depth + 1)
+                    if a is not None and b is not None and len(a | b) <= DOM_MAX:
+                        r = a | b
+            elif op == "let":
+                r = self.path_dom(x.args[0], memo, depth + 1)
+        if r is not None and x.dom is not None:
+            r = r & x.dom
+        memo[x.nid] = r
+        return r
 
     # ------------------------------------------------------------------ enumeration
     def enumerate(self, body: Callable[[], Any]) -> list:

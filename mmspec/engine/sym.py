@@ -16,6 +16,14 @@ A ``let`` node stands for its one argument (the same value); the tracer puts one
 result of an *opaque* join (:data:`mmspec.engine.tracer.OPAQUE_JOINS`) so that later
 operations build on it instead of rewriting into its ``ite`` trees.
 
+*Functions* (:class:`Func`, kept in ``Graph.funcs``) are the bodies of the tracer's
+function joins (:data:`mmspec.engine.tracer.FUNC_JOINS`): expressions over their own
+inputs, ``fin`` leaves (``args = (fid, j)``), traced once and used at every call site. A
+``call`` node (``args = (fid, x0, x1, ...)``, one argument per ``fin``) stands for the
+tuple of the function's outputs on those arguments; a ``proj`` node (``args = (call,
+j)``) for output ``j``. Engines evaluate a body per call (the C code calls a C function;
+z3 substitutes the arguments).
+
 Semantics are Python's: ``//`` and ``%`` floor, ``>>`` is arithmetic, ints are unbounded
 (the code generator checks that the scope's values fit 64 bits). A node carries a finite
 *domain* (the set of values it can take) whenever that set is small; comparisons whose
@@ -28,8 +36,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Sym", "Graph", "const_value", "is_sym", "ite", "and_", "or_", "not_", "evaluate",
+__all__ = ["Sym", "Graph", "Func", "LEAF_OPS", "const_value", "is_sym", "ite", "and_", "or_", "not_", "evaluate",
            "postorder"]
+
+#: operations of input nodes (no node arguments)
+LEAF_OPS = ("in", "ch", "fin")
 
 #: largest domain kept per node (values); larger sets are dropped (domain unknown)
 DOM_MAX = 64
@@ -53,6 +64,7 @@ class Graph:
         self.dist: dict = {}          # (ite node id, operation) -> node with it pushed inside
         self.neg: dict = {}           # node id -> its negation
         self.nchoices = 0             # choice inputs made so far (``ch`` leaves)
+        self.funcs: list = []         # fid -> Func (None while its body is being traced)
         self.tracer: Any = None       # set by the tracer; decides __bool__ / __index__
 
     def make(self, op: str, args: tuple, isbool: bool, dom) -> "Sym":
@@ -70,6 +82,17 @@ class Graph:
         n = self.make(op, (index,), isbool, dom)
         n.bounds = (lo, hi)
         return n
+
+
+class Func:
+    """A traced function body: ``outs`` are expressions over the ``fin`` leaves of
+    function ``fid`` (``nin`` of them) and constants."""
+
+    __slots__ = ("fid", "name", "nin", "outs", "ranges")
+
+    def __init__(self, fid: int, name: str, nin: int, outs: list) -> None:
+        self.fid, self.name, self.nin, self.outs = fid, name, nin, outs
+        self.ranges = None            # node value ranges of the body (z3expr.node_ranges)
 
 
 def is_sym(x) -> bool:
@@ -204,15 +227,16 @@ def postorder(roots, skip=frozenset(), forward: bool = False) -> list:
             continue
         seen.add(n.nid)
         stack.append((n, True))
-        if n.op not in ("in", "ch"):
+        if n.op not in LEAF_OPS:
             stack.extend((a, False) for a in side(n.args)
                          if isinstance(a, Sym) and a.nid not in seen and a.nid not in skip)
     return order
 
 
-def evaluate(roots, env_in, env_ch=()) -> list:
+def evaluate(roots, env_in, env_ch=(), env_fin=()) -> list:
     """Evaluate nodes on concrete inputs (Python semantics): for tests and the reference
-    check of generated code. ``env_in[i]`` is leaf ``in i``; ``env_ch[k]`` slot ``ch k``."""
+    check of generated code. ``env_in[i]`` is leaf ``in i``; ``env_ch[k]`` slot ``ch k``;
+    ``env_fin[j]`` input ``j`` of the function whose body is evaluated."""
     memo: dict = {}
 
     def ev(x):
@@ -262,6 +286,12 @@ def evaluate(roots, env_in, env_ch=()) -> list:
                 r = not vals[0]
             elif op == "let":
                 r = vals[0]
+            elif op == "fin":
+                r = env_fin[n.args[1]]
+            elif op == "call":
+                r = tuple(evaluate(n.g.funcs[vals[0]].outs, (), (), vals[1:]))
+            elif op == "proj":
+                r = vals[0][vals[1]]
             else:
                 raise AssertionError(op)
             memo[n.nid] = r

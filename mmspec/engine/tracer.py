@@ -17,6 +17,9 @@ the scratch state at the call and its arguments), merged, and returned to the ca
 single symbolic result, and the caller goes on with one path. Joins are pure functions of
 their inputs, so a repeated call with the same inputs is answered from a cache.
 
+A join whose calls are many and chained is better still traced once as a *function*
+and called at each use (:data:`FUNC_JOINS`, :mod:`mmspec.engine.funcjoin`).
+
 Besides the state, a path accumulates per-action outputs: the coverage tags it appends
 (``w.paths``, merged as counts), and for every *choice point* (``Allocator._choose``: the
 page reclaim takes) whether the path reached it (``need``) and which candidates were
@@ -35,23 +38,25 @@ from typing import Callable, Sequence
 from ..mm import Allocator
 from ..mm.common import _Work
 from ..state import Block, State, Zone
+from .funcjoin import FUNC_JOINS, FunctionJoins, _flatten, _unflatten
 from .pathenum import MAX_PATHS, PathEnumerator, TraceError  # noqa: F401 (re-exported)
 from .sym import Graph, Sym, cmp, or_
 
-__all__ = ["Tracer", "TraceError", "TWork", "JOINS", "traced_class", "TagCounts"]
+__all__ = ["Tracer", "TraceError", "TWork", "JOINS", "FUNC_JOINS", "traced_class", "TagCounts"]
 
 #: Allocator methods run as joins (enumerated on their own, merged, cached); every one takes
 #: the scratch state ``w`` as its first argument
 JOINS = ("get_page_from_freelist", "rmqueue", "zone_watermark_ok", "wake_all_kswapds",
          "direct_reclaim", "kswapd_shrink_page", "pgdat_balanced", "zone_reclaimable",
          "compaction_suitable", "_compact_pass", "_isolate_freepages", "_isolate_from",
-         "_migrate_to_isolated", "migrate_range_page")
+         "_migrate_to_isolated", "migrate_range_page", "compact_zone", "_compaction_migrate")
 
 #: joins whose results (state leaves and return value) are wrapped in ``let`` nodes: calls
 #: in sequence, each on the state the last one left (the pages one cma_alloc migrates),
 #: would otherwise multiply the expressions (each call's merged ``ite`` trees rewritten
 #: into the next call's); with ``let`` they add up
 OPAQUE_JOINS = frozenset({"migrate_range_page"})
+
 
 
 class TagCounts:
@@ -153,35 +158,16 @@ def _sig(x):
     return ("v", type(x).__name__, x)
 
 
-def _flatten(x, out: list):
-    """Leaves of a nested return value, and its shape."""
-    if isinstance(x, tuple):
-        return ("t", type(x) if hasattr(x, "_fields") else tuple,
-                tuple(_flatten(v, out) for v in x))
-    if x is None or isinstance(x, str):
-        return ("c", x)
-    out.append(x)
-    return ("l",)
-
-
-def _unflatten(shape, it):
-    kind = shape[0]
-    if kind == "t":
-        vals = [_unflatten(s, it) for s in shape[2]]
-        return shape[1](*vals) if shape[1] is not tuple else tuple(vals)
-    if kind == "c":
-        return shape[1]
-    return next(it)
-
-
-class Tracer(PathEnumerator):
+class Tracer(FunctionJoins, PathEnumerator):
     """Runs rules on symbolic values: paths decided, enumerated and merged as in
     :class:`~mmspec.engine.pathenum.PathEnumerator`, plus joins (a cache of merged
     results) and choice points (see the module doc)."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, leaf_bounds: tuple = ((), ())) -> None:
         super().__init__(graph)
         self.cache: dict = {}
+        self._init_functions()
+        self.leaf_bounds = leaf_bounds  # (lo, hi) per state leaf: the layout's bounds
         self.slots: dict = {}          # choice key -> candidate tuple
         self.choice_nodes: dict = {}   # choice key -> Sym
 
@@ -189,9 +175,14 @@ class Tracer(PathEnumerator):
     def join(self, fn: Callable, model: Allocator, w: TWork, args: tuple):
         """Call ``fn(model, w, *args)`` as a join (see the module doc)."""
         leaves = w.leaves()
-        key = (fn, _sig(leaves), _sig(args))
-        hit = self.cache.get(key)
         self.stats["joins"] += 1
+        # a function call depends on the calling path (its inputs' domains there), so it
+        # is not cached by its arguments; its body is cached by the inputs' domains
+        hit = self._call_function(fn, model, w, args, leaves) \
+            if fn.__name__ in FUNC_JOINS else None
+        key = (fn, _sig(leaves), _sig(args))
+        if hit is None:
+            hit = self.cache.get(key)
         if hit is None:
             hit = self.cache[key] = self._run_join(fn, model, w, args, leaves)
         else:

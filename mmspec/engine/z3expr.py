@@ -29,7 +29,7 @@ from typing import Callable
 import z3
 from z3 import z3core as _C
 
-from .sym import Sym, postorder
+from .sym import LEAF_OPS, Sym, postorder
 
 __all__ = ["Z3Expr", "node_ranges", "program_width", "signed_bits", "BITWISE_BITS"]
 
@@ -60,6 +60,7 @@ class Z3Expr:
         self._lt = _C.Z3_mk_bvslt if width else _C.Z3_mk_lt
         self._le = _C.Z3_mk_bvsle if width else _C.Z3_mk_le
         self._consts: dict[int, object] = {}
+        self.fin: list = []           # a function body's inputs (terms of the call's arguments)
 
     # -- public: a node (or Python constant) as a z3 Bool / number
     def bool(self, x) -> z3.BoolRef:
@@ -113,32 +114,46 @@ class Z3Expr:
         args = [self._arg(a) for a in n.args]
         if op == "let":
             return args[0]
+        if op == "fin":
+            return self.fin[n.args[1]]
+        if op == "call":
+            # the function's body with its inputs bound to this call's arguments
+            sub = Z3Expr(self.leaf, self.choice, self.width)
+            sub.fin = args[1:]
+            return tuple(sub._term(o) for o in n.g.funcs[args[0]].outs)
+        if op == "proj":
+            return args[0][args[1]]
         # the frequent operations straight through z3's C API (z3py's And/If/== re-check
         # and coerce every argument: 3x slower on these DAGs); the same terms
+        # (the z3py objects are kept referenced until the C call: a dropped temporary, such
+        # as BoolVal(True) for a constant argument, would free its term first)
         if op == "and" or op == "or":
-            xs = [self._as_bool(a).as_ast() for a in args]
+            refs = [self._as_bool(a) for a in args]
+            xs = [t.as_ast() for t in refs]
             arr = (z3.Ast * len(xs))(*xs)
             mk = _C.Z3_mk_and if op == "and" else _C.Z3_mk_or
             return z3.BoolRef(mk(self.cref, len(xs), arr), self.ctx)
         if op == "not":
-            return z3.BoolRef(_C.Z3_mk_not(self.cref, self._as_bool(args[0]).as_ast()), self.ctx)
+            a0 = self._as_bool(args[0])
+            return z3.BoolRef(_C.Z3_mk_not(self.cref, a0.as_ast()), self.ctx)
         if op == "ite":
             c, x, y = args
             conv = self._as_bool if n.isbool else self._as_int
-            x, y = conv(x), conv(y)
-            r = _C.Z3_mk_ite(self.cref, self._as_bool(c).as_ast(), x.as_ast(), y.as_ast())
+            x, y, c = conv(x), conv(y), self._as_bool(c)
+            r = _C.Z3_mk_ite(self.cref, c.as_ast(), x.as_ast(), y.as_ast())
             return self._sort_ref(n.isbool)(r, self.ctx)
         if op in ("==", "!="):
             a, b = args
             conv = self._as_bool if _is_boolish(a) and _is_boolish(b) else self._as_int
-            r = _C.Z3_mk_eq(self.cref, conv(a).as_ast(), conv(b).as_ast())
+            a, b = conv(a), conv(b)
+            r = _C.Z3_mk_eq(self.cref, a.as_ast(), b.as_ast())
             if op == "!=":
                 r = _C.Z3_mk_not(self.cref, r)
             return z3.BoolRef(r, self.ctx)
         if op in ("<", "<="):
-            a, b = (self._as_int(v).as_ast() for v in args)
+            a, b = (self._as_int(v) for v in args)
             mk = self._lt if op == "<" else self._le
-            return z3.BoolRef(mk(self.cref, a, b), self.ctx)
+            return z3.BoolRef(mk(self.cref, a.as_ast(), b.as_ast()), self.ctx)
         if op in _ARITH:
             return self._arith(op, n, args)
         raise AssertionError(f"no z3 translation for operation {op!r}")
@@ -210,7 +225,14 @@ def _int_floordiv(a, b, kb):
 def _floordiv_range(a, b):
     lo_b, hi_b = b
     if lo_b <= 0 <= hi_b:
-        raise ValueError("division by a value that may be zero")
+        # a quotient the rules compute only for a non-zero divisor (fragmentation_index
+        # after ``if not total``) may be evaluated on a branch not taken: 0 there (the C
+        # code's mm_fdiv; z3's value is unused)
+        ends = [y for y in (lo_b, -1, 1, hi_b) if y != 0 and lo_b <= y <= hi_b]
+        if not ends:
+            return 0, 0
+        vals = [x // y for x in a for y in ends] + [0]
+        return min(vals), max(vals)
     vals = [x // y for x in a for y in b]
     return min(vals), max(vals)
 
@@ -241,7 +263,7 @@ def _op_range(op: str, a: tuple, b: tuple) -> tuple[int, int]:
 def node_ranges(roots, leaf_range: Callable[[Sym], tuple[int, int]]) -> dict[int, tuple[int, int]]:
     """An interval holding every value each node under ``roots`` can take when every input
     node ``x`` (``in``/``ch``) takes values in ``leaf_range(x)``. Truth values are [0, 1].
-    Raises ValueError where no bound follows (a divisor that may be zero)."""
+    Raises ValueError where no bound follows (a shift by an amount that may be negative)."""
     rng: dict[int, tuple[int, int]] = {}
 
     def r(x):
@@ -249,8 +271,19 @@ def node_ranges(roots, leaf_range: Callable[[Sym], tuple[int, int]]) -> dict[int
             return rng[x.nid]
         return int(x), int(x)
     for n in postorder(roots):
-        if n.op in ("in", "ch"):
-            rng[n.nid] = (0, 1) if n.isbool else leaf_range(n)
+        if n.op in LEAF_OPS:
+            rng[n.nid] = (0, 1) if n.isbool else leaf_range(n) if n.op != "fin" else n.bounds
+        elif n.op == "call":
+            # a function's body ranges follow from its inputs' bounds, which cover every
+            # argument (mmspec.engine.tracer): the same for every call
+            f = n.g.funcs[n.args[0]]
+            if f.ranges is None:
+                f.ranges = node_ranges(f.outs, leaf_range)
+            rng.update(f.ranges)
+            rng[n.nid] = (0, 0)
+        elif n.op == "proj":
+            o = n.g.funcs[n.args[0].args[0]].outs[n.args[1]]
+            rng[n.nid] = (0, 1) if n.isbool else r(o)
         elif n.isbool or n.op in ("and", "or", "not", "<", "<=", "==", "!="):
             rng[n.nid] = (0, 1)
         elif n.op == "let":

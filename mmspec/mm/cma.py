@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..errors import ScopeError
 from ..ops import any_
-from ..state import Action, Block, State
+from ..state import Action, Block
 from ..vocab import GFP_CLASSES
 from .common import C, _BLOCKDEV, _ISOLATE, _Work
 

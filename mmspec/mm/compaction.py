@@ -251,14 +251,25 @@ class Compaction:
                                    f"{lab} pageblock {src} "
                                    f"({_MTN[w.zones[p].blocks[src].mt]})")
         for vc in pages:
-            if not any_(pool):
-                sc1, pool = self._isolate_freepages(w, p, sc0, sc1, pool, len(pages))
-            if not any_(pool):
+            moved, sc1, pool = self._compaction_migrate(w, p, src, vc, sc0, sc1, pool,
+                                                        len(pages))
+            if not moved:
                 if w.log is not None: w.say("      compaction_alloc: no free page -> "
                                            "-ENOMEM, the rest put back")
                 break
-            pool = self._migrate_to_isolated(w, p, src, vc, pool)
         return COMPACT_CONTINUE, sc0, sc1, pool
+
+    def _compaction_migrate(self, w: _Work, p: int, src: int, ci: int, sc0: int, sc1: int,
+                            pool: tuple, want: int) -> tuple:
+        """``migrate_pages`` of one isolated page of class ``ci``: ``compaction_alloc``
+        takes an isolated free page, isolating more (:meth:`_isolate_freepages`, up to
+        ``want``) when none is left; with none, the page is not moved (-ENOMEM). Returns
+        ``(moved, sc1, pool)``."""
+        if not any_(pool):
+            sc1, pool = self._isolate_freepages(w, p, sc0, sc1, pool, want)
+        if not any_(pool):
+            return False, sc1, pool
+        return True, sc1, self._migrate_to_isolated(w, p, src, ci, pool)
 
     def _migrate_to_isolated(self, w: _Work, p: int, src: int, ci: int, pool: tuple) -> tuple:
         """``migrate_pages`` of one page of class ``ci`` from pageblock ``src`` into the most
