@@ -189,8 +189,9 @@ def build(model, checks: Sequence[Check] = (), prog: Program | None = None) -> B
 
 #: sources larger than this get no -O1 build: cma_alloc's template (~50,000 expression
 #: nodes, 2.1 MB of C) took 10 s at -O0 and 3 min 21 s at -O1 on the 2-core machine, for
-#: searches that last a fraction of a second
-O1_MAX_SOURCE = 1_000_000
+#: searches that last a fraction of a second; a compaction program (0.8-1.1 MB of C) used
+#: 3.7 GB and minutes at -O1. The order-0 programs of the shipped scopes are 0.27-0.49 MB
+O1_MAX_SOURCE = 600_000
 
 
 def costly(model) -> str | None:
