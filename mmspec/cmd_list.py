@@ -37,8 +37,8 @@ def _engines_text() -> str:
     base = default_scope()
     designs = registry.designs()
     no = [d.name for d in designs if unsupported_reason(d(base))]
-    from .engine.build import costly, python_faster
-    python_only, slow, pyfast = [], [], []
+    from .engine.build import costly
+    python_only, slow = [], []
     for c in registry.checks(include_opt_in=True):
         m = designs[0](effective_scope(base, c))
         why = unsupported_reason(m)
@@ -46,8 +46,6 @@ def _engines_text() -> str:
             python_only.append(f"{c.name} ({why.split(' (')[0].split(';')[0]})")
         elif costly(m):
             slow.append(c.name)
-        elif python_faster(m):
-            pyfast.append(c.name)
     lines = ["Engines (--engine auto: the compiled one wherever it applies, else Python with "
              "a note):",
              "  compiled  the rules traced into C and searched in C: "
@@ -59,10 +57,7 @@ def _engines_text() -> str:
                   "            a search that outlasts 1.5 s on the Python engine (tracing and",
                   "            compiling take 15-25 s per design); --engine compiled always;",
                   "            z3 (bmc, prove) does not take them"]
-    if pyfast:
-        lines += ["            auto runs " + ", ".join(pyfast) + " on the Python engine,",
-                  "            which is faster there (the compiled step evaluates every",
-                  "            direct compaction call of its template); --engine compiled",
-                  "            runs it; z3 (bmc, prove) does not take high-order classes"]
+    lines.append("            z3 (bmc, prove) does not take high-order classes (direct "
+                 "compaction)")
     lines.append("  python    every design and every check")
     return "\n".join(lines) + "\n"

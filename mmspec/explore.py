@@ -146,9 +146,6 @@ def explore(model: "Allocator", checks: Sequence[Check], *, max_states: int | No
     from .engine.compiled import CompilerMissing, explore_compiled, is_built, why_not_compiled
     from .engine.tracer import TraceError
     why = why_not_compiled(model, checks)
-    if why is None and engine == "auto":
-        from .engine.build import python_faster
-        why = python_faster(model)
     if why is None and (engine == "compiled" or is_built(model, checks)):
         try:
             return explore_compiled(model, checks, time_limit=time_limit, **kw)

@@ -31,7 +31,7 @@ from .cgen import DriverShape, generate
 from .lower import Program, trace_program, unsupported_reason
 
 __all__ = ["compiler", "cache_dir", "build", "Built", "CompilerMissing", "is_built",
-           "prebuild", "why_not_compiled", "python_faster", "CFLAGS"]
+           "prebuild", "why_not_compiled", "CFLAGS"]
 
 
 def _plan_dict(prog: Program, src_hash: str) -> dict:
@@ -204,17 +204,6 @@ def costly(model) -> str | None:
     return None
 
 
-def python_faster(model) -> str | None:
-    """Why the Python engine searches this design's scope faster than the compiled one
-    (``auto`` then stays on the Python engine; ``--engine compiled`` still runs it), or
-    None."""
-    if any(model.limits[ci] and model.class_order[ci] for ci in range(len(model.limits))):
-        return ("direct compaction: the compiled step evaluates every compaction call of "
-                "its template, not only those on the state's branch (6,300 states/s "
-                "against 16,000 on the Python engine at the compaction scope)")
-    return None
-
-
 def is_built(model, checks) -> bool:
     """Whether the compiled library for this exploration is in the cache already."""
     src = _plan_src(model, checks)
@@ -231,7 +220,7 @@ def prebuild(jobs: Sequence[tuple], workers: int | None = None,
     builds (progress for the user: a first run spends seconds here). With ``auto``, the
     :func:`costly` programs are left out."""
     todo = [(m, c) for m, c in jobs if why_not_compiled(m, c) is None and not is_built(m, c)
-            and not (auto and (costly(m) or python_faster(m)))]
+            and not (auto and costly(m))]
     if len(todo) < 2 or not hasattr(os, "fork"):
         return
     workers = workers or os.cpu_count() or 1

@@ -7,7 +7,10 @@ violation and liveness predicates) for the state ``s`` and the choice vector ``c
 scope's constants are folded in by the tracer already. Expressions are emitted in Python's
 semantics (floor division and modulo, arithmetic shifts) over 64-bit ints; a node used
 once is inlined into its user so that the C compiler evaluates only the taken side of a
-conditional, a node used more than once gets a temporary.
+conditional, a node used more than once gets a temporary. Function bodies (the tracer's
+function joins) become C functions ``F<fid>(a, r)``; in a body that makes calls, a call
+and every node above it are computed only on the branches that use them (``ite`` as
+``if``/``else`` blocks: :meth:`_Emitter._lazy_body`).
 
 The driver (``bfs.c``, generic) is appended with the program's dimensions as macros.
 """
@@ -17,9 +20,10 @@ from __future__ import annotations
 from importlib import resources
 
 from .lower import Program
+from .shape import DriverShape
 from .sym import LEAF_OPS, Sym, postorder
 
-__all__ = ["generate", "DriverShape"]
+__all__ = ["generate", "DriverShape"]   # DriverShape: mmspec.engine.shape, re-exported
 
 _OPS = {"+": "+", "-": "-", "*": "*", "&": "&", "|": "|", "^": "^", "<": "<", "<=": "<=",
         "==": "==", "!=": "!="}
@@ -62,6 +66,8 @@ class _Emitter:
                 a for m in order if m.op not in LEAF_OPS for a in m.args]:
             if isinstance(n, Sym):
                 uses[n.nid] = uses.get(n.nid, 0) + 1
+        if any(n.op == "call" for n in order):
+            return self._lazy_body(roots, order, uses)
         expr: dict[int, str] = {}
         stmts: list[str] = []
         for n in order:
@@ -82,6 +88,125 @@ class _Emitter:
                 expr[n.nid] = e
         outs = [expr[r.nid] if isinstance(r, Sym) else _lit(r) for r in roots]
         return stmts, outs
+
+    def _lazy_body(self, roots: list, order: list, uses: dict) -> tuple[list[str], list[str]]:
+        """:meth:`body` for roots that use function calls: a call, and every node above
+        one, is computed only on the branches that use it. Each such node is placed in a
+        *region* (the conditions of the ``ite`` branches it lies under: the deepest one
+        common to all its uses); an ``ite`` above a call becomes ``if (c) {...} else
+        {...}`` whose blocks compute the nodes of its branch regions that its branches
+        need, each region's nodes in topological order (a node computed in one block of
+        condition ``c`` is valid in every later block of the same condition, since the
+        code of one region is straight-line). Nodes below no call stay eager, as in
+        :meth:`body`."""
+        dep: set[int] = set()
+        for n in order:
+            if n.op == "call" or any(isinstance(a, Sym) and a.nid in dep for a in n.args):
+                dep.add(n.nid)
+        regions: dict = {}                          # (parent, cond nid, branch) -> region
+        root = (None, 0, None)                      # region: (parent, depth, key)
+
+        def child(r, c, pol):
+            k = (id(r), c, pol)
+            x = regions.get(k)
+            if x is None:
+                x = regions[k] = (r, r[1] + 1, (c, pol))
+            return x
+
+        def lca(a, b):
+            if a is None:
+                return b
+            while a[1] > b[1]:
+                a = a[0]
+            while b[1] > a[1]:
+                b = b[0]
+            while a is not b:
+                a, b = a[0], b[0]
+            return a
+        place: dict = {}
+        for r in roots:
+            if isinstance(r, Sym) and r.nid in dep:
+                place[r.nid] = root
+        for n in reversed(order):
+            if n.nid not in dep:
+                continue
+            reg = place[n.nid]
+            for k, a in enumerate(n.args):
+                if not isinstance(a, Sym) or a.nid not in dep:
+                    continue
+                u = child(reg, n.args[0].nid, k == 1) if n.op == "ite" and k else reg
+                place[a.nid] = lca(place.get(a.nid), u)
+        expr: dict[int, str] = {}
+        decls: list[str] = []
+        stmts: list[str] = []
+        for n in order:                              # eager: nodes below no call
+            if n.nid in dep:
+                continue
+            e = self._expr(n, expr)
+            if n.op in LEAF_OPS or uses.get(n.nid, 0) > 1 or len(e) > 2000:
+                stmts.append(f"const int64_t t{n.nid} = {e};")
+                expr[n.nid] = f"t{n.nid}"
+            else:
+                expr[n.nid] = e
+        pos = {n.nid: i for i, n in enumerate(order)}
+        done: set[int] = set()
+
+        def a_(x):
+            return expr[x.nid] if isinstance(x, Sym) else _lit(x)
+
+        def emit(n, out: list, ind: str) -> None:
+            done.add(n.nid)
+            if n.op == "call":
+                f = n.g.funcs[n.args[0]]
+                decls.append(f"int64_t t{n.nid}[{max(1, len(f.outs))}];")
+                argv = ", ".join(a_(x) for x in n.args[1:])
+                out.append(f"{ind}F{f.fid}((const int64_t[]){{{argv}}}, t{n.nid});")
+                expr[n.nid] = f"t{n.nid}"
+                return
+            if n.op == "ite":
+                c, x, y = n.args
+                reg = place[n.nid]
+                decls.append(f"int64_t t{n.nid};")
+                out.append(f"{ind}if ({a_(c)}) {{")
+                cone(x, child(reg, c.nid, True), out, ind + "    ")
+                out.append(f"{ind}    t{n.nid} = {a_(x)};")
+                out.append(f"{ind}}} else {{")
+                cone(y, child(reg, c.nid, False), out, ind + "    ")
+                out.append(f"{ind}    t{n.nid} = {a_(y)};")
+                out.append(f"{ind}}}")
+                expr[n.nid] = f"t{n.nid}"
+                return
+            e = self._expr(n, expr)
+            if uses.get(n.nid, 0) > 1 or len(e) > 2000:
+                decls.append(f"int64_t t{n.nid};")
+                out.append(f"{ind}t{n.nid} = {e};")
+                expr[n.nid] = f"t{n.nid}"
+            else:
+                expr[n.nid] = e
+
+        def cone(x, reg, out: list, ind: str) -> None:
+            # the nodes of region `reg` that x needs and no earlier block of it computed
+            if not isinstance(x, Sym) or x.nid not in dep or x.nid in done:
+                return
+            # (through nodes of deeper regions too: their blocks open inside this one)
+            need, stack, seen = [], [x], set()
+            while stack:
+                m = stack.pop()
+                if m.nid in seen or m.nid in done:
+                    continue
+                seen.add(m.nid)
+                if place[m.nid] is reg:
+                    need.append(m)
+                stack.extend(a for a in m.args if isinstance(a, Sym) and a.nid in dep)
+            for m in sorted(need, key=lambda m: pos[m.nid]):
+                if m.nid not in done:
+                    emit(m, out, ind)
+        top: list[str] = []
+        for n in order:
+            if n.nid in dep and place[n.nid] is root and n.nid not in done:
+                emit(n, top, "")
+        outs = [a_(r) for r in roots]
+        return decls + stmts + top, outs
 
     def _expr(self, n: Sym, expr: dict) -> str:
         def a(x):
@@ -117,99 +242,6 @@ class _Emitter:
         if op == "let":
             return a(args[0])
         raise AssertionError(f"no C for operation {op}")
-
-
-class DriverShape:
-    """The dimensions of a program as the driver and the Python side see them: the packing
-    of the leaves into words, the layout of a step's outputs, the action codes.
-
-    Built from what a compiled library needs at run time (kept in the cache next to it, so
-    a cached library is used without tracing again): the leaf layout, per template its
-    action and choice slots, the coverage tags and the number of checks."""
-
-    def __init__(self, layout, actions, slots, tags, nchk: int) -> None:
-        self.layout = layout
-        self.actions = list(actions)
-        self.slots = [list(sl) for sl in slots]          # per template: [(key, cands)]
-        self.nleaf = len(layout)
-        self.bits = [max(0, (h - l).bit_length()) for l, h in zip(layout.lo, layout.hi)]
-        words, shifts, w, sh = [], [], 0, 0
-        for b in self.bits:
-            if b and sh + b > 64:
-                w, sh = w + 1, 0
-            words.append(w)
-            shifts.append(sh)
-            sh += b
-        self.words, self.shifts = words, shifts
-        self.nw = max(1, w + (1 if sh else 0))
-        self.nt = len(self.actions)
-        self.tags = list(tags)
-        self.nchk = nchk
-        self.nslots = [len(sl) for sl in self.slots]
-        self.ncands = [[len(c) for _, c in sl] for sl in self.slots]
-        self.slotmax = max(self.nslots + [0])
-        self.candmax = max([n for ns in self.ncands for n in ns] + [0])
-        maxcode = self.nt
-        for ns in self.ncands:
-            prod = 1
-            for n in ns:
-                prod *= n + 1
-            maxcode = max(maxcode, prod * self.nt)
-        self.action_t = "uint32_t" if maxcode < (1 << 32) else "uint64_t"
-        self.off_tag = self.nleaf + 3
-        self.off_need = self.off_tag + len(self.tags)
-        self.off_elig = self.off_need + self.slotmax
-        self.off_chk = self.off_elig + self.slotmax * self.candmax
-        self.nout = self.off_chk + 3 * self.nchk
-
-    @classmethod
-    def of(cls, prog: Program) -> "DriverShape":
-        return cls(prog.layout, [t.action for t in prog.templates],
-                   [t.slots for t in prog.templates], prog.tags, len(prog.checks))
-
-    def decode_action(self, code: int):
-        """The :class:`~mmspec.state.Action` an action code stands for."""
-        t = code % self.nt
-        rest = code // self.nt
-        victims = []
-        for k, n in enumerate(self.ncands[t]):
-            d = rest % (n + 1)
-            rest //= n + 1
-            if d:
-                victims.append(tuple(self.slots[t][k][1][d - 1]))
-        return self.actions[t]._replace(victims=tuple(victims))
-
-    def encode_action(self, action) -> int:
-        """The code of an :class:`~mmspec.state.Action` (inverse of :meth:`decode_action`;
-        each victim is given to the first remaining choice slot that can take it)."""
-        base = action._replace(victims=())
-        t = self.actions.index(base)
-        digits = [0] * len(self.slots[t])
-        k = 0
-        for v in action.victims:
-            while tuple(v) not in [tuple(c) for c in self.slots[t][k][1]]:
-                k += 1
-            digits[k] = [tuple(c) for c in self.slots[t][k][1]].index(tuple(v)) + 1
-            k += 1
-        code = 0
-        for k in range(len(digits) - 1, -1, -1):
-            code = code * (self.ncands[t][k] + 1) + digits[k]
-        return code * self.nt + t
-
-    def unpack(self, key) -> list[int]:
-        lay, out = self.layout, []
-        for i in range(self.nleaf):
-            b = self.bits[i]
-            out.append(((key[self.words[i]] >> self.shifts[i]) & ((1 << b) - 1)) + lay.lo[i]
-                       if b else lay.lo[i])
-        return out
-
-    def pack(self, leaves) -> list[int]:
-        lay, key = self.layout, [0] * self.nw
-        for i in range(self.nleaf):
-            if self.bits[i]:
-                key[self.words[i]] |= (leaves[i] - lay.lo[i]) << self.shifts[i]
-        return key
 
 
 def _arr(name: str, ctype: str, vals) -> str:
