@@ -12,6 +12,7 @@ the ratios of runs made back to back on the same machine mean anything::
     .venv/bin/python bench/bench.py                         # small, medium, large; all designs
     .venv/bin/python bench/bench.py --designs migrate_cma zone_cma --sizes medium large
     .venv/bin/python bench/bench.py --designs migrate_cma --sizes huge --engines compiled
+    .venv/bin/python bench/bench.py --designs migrate_cma zone_cma --sizes compaction
 
 bytes/state = (peak RSS at the end - RSS after building the model) / distinct states: the
 visited set, parent pointers and actions (and, for the Python engine, the frontier,
@@ -32,11 +33,15 @@ import sys
 import time
 
 SCOPES = {
-    # scope arguments (as for `mmspec check`), relative to the scope `tiny`
+    # scope arguments (as for `mmspec check`), relative to the scope `tiny` unless they name
+    # a scope
     "small": [],
     "medium": ["--limit", "GFP_HIGHUSER_MOVABLE=4", "--limit", "BLOCKDEV=2"],
     "large": ["--limit", "GFP_HIGHUSER_MOVABLE=5", "--limit", "BLOCKDEV=2", "--limit",
               "GFP_KERNEL=3", "--pageblocks", "Normal=U,M,M,M,C,C"],
+    # the compaction check's scope (scopes/compaction.toml): a high-order class and direct
+    # compaction, whose traced functions the compiled engine calls
+    "compaction": ["--scope", "compaction"],
     # more than 10^7 states: migrate_cma 34,333,270 (zone_cma's is larger still)
     "huge": ["--limit", "GFP_HIGHUSER_MOVABLE=7", "--limit", "BLOCKDEV=2", "--limit",
              "GFP_KERNEL=4", "--limit", "GFP_ATOMIC=2", "--pageblocks", "Normal=U,M,M,M,C,C,C"],
@@ -54,8 +59,8 @@ def _rss_kib() -> int:
 def _model(design: str, scope_args: list[str]):
     from mmspec import get_design
     from mmspec.cli import build_parser, scope_from_args
-    args = build_parser().parse_args(["check", "--design", design, "--scope", "tiny"]
-                                     + scope_args)
+    base = [] if "--scope" in scope_args else ["--scope", "tiny"]
+    args = build_parser().parse_args(["check", "--design", design] + base + scope_args)
     return get_design(design)(scope_from_args(args))
 
 
