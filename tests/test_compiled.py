@@ -236,6 +236,31 @@ def test_engines_agree_on_direct_compaction(design, tag):
     assert_same(rc, rp)
 
 
+def test_successor_lists_agree_where_compaction_runs():
+    """The compiled step function alone on every 4th state of migrate_cma's compaction
+    scope (up to the cap): the same successors (action and reclaim choices, next state, ok,
+    zone, pageblock, coverage tags) in the same order as ``Allocator.successors``, among
+    them steps that migrate pages (the function calls' lazy C blocks taken)."""
+    from mmspec.check import effective_scope
+    from mmspec.engine.build import build
+    checks = get_checks(["compaction_empties_unusable_cma"])
+    model = get_design("migrate_cma")(effective_scope(default_scope(), checks[0]))
+    built = build(model, [])
+    sh = built.shape
+    r = explore(model, [], engine="compiled", keep_parents=True, max_states=_COMPACTION_CAP)
+    migrated = 0
+    for s in list(r.parents)[::4]:
+        got = []
+        for a, post, o in built.successors(sh.layout.encode(s)):
+            tags = Counter({t: o[sh.off_tag + i] for i, t in enumerate(sh.tags)
+                            if o[sh.off_tag + i]})
+            got.append((a, sh.layout.decode(post), bool(o[sh.nleaf]), o[sh.nleaf + 1],
+                        o[sh.nleaf + 2], tags))
+        assert got == _python_successors(model, s), s
+        migrated += sum(t[5]["compaction: migrate page"] > 0 for t in got)
+    assert migrated > 0
+
+
 def test_function_joins_start_within_the_derived_bounds():
     """The traced functions' inputs take the state leaves' derived bounds as their
     domains (mmspec.engine.tracer._fin_dom): on the Python engine, every scratch state at
