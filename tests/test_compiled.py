@@ -245,9 +245,10 @@ def test_successor_lists_agree_where_compaction_runs():
     from mmspec.engine.build import build
     checks = get_checks(["compaction_empties_unusable_cma"])
     model = get_design("migrate_cma")(effective_scope(default_scope(), checks[0]))
-    built = build(model, [])
+    built = build(model, checks)        # the program test_engines_agree_... built already
     sh = built.shape
-    r = explore(model, [], engine="compiled", keep_parents=True, max_states=_COMPACTION_CAP)
+    r = explore(model, checks, engine="compiled", keep_parents=True,
+                max_states=_COMPACTION_CAP)
     migrated = 0
     for s in list(r.parents)[::4]:
         got = []
