@@ -132,6 +132,18 @@ def _python_successors(model, s):
     return [(a, t, e.ok, e.zone, e.block, Counter(e.paths)) for a, t, e in model.successors(s)]
 
 
+def _compiled_successors(built, s):
+    """The compiled step function's successors of ``s``, in ``_python_successors``' form."""
+    sh = built.shape
+    got = []
+    for a, post, o in built.successors(sh.layout.encode(s)):
+        tags = Counter({t: o[sh.off_tag + i] for i, t in enumerate(sh.tags)
+                        if o[sh.off_tag + i]})
+        got.append((a, sh.layout.decode(post), bool(o[sh.nleaf]), o[sh.nleaf + 1],
+                    o[sh.nleaf + 2], tags))
+    return got
+
+
 #: the feature scopes' successor lists for four designs (one zone, two zones, the v5.8 rule,
 #: the sticky-movable switch); test_engines_agree covers all ten there
 _FEATURE_DESIGNS = ("migrate_cma", "zone_cma", "prefer_cma_v58", "sticky_movable")
@@ -148,16 +160,9 @@ def test_every_successor_list_agrees(design, scope_name):
     from mmspec.engine.build import build
     model = get_design(design)({"tiny": tiny, "pins": pins, "page_age": page_age}[scope_name]())
     built = build(model, [])
-    sh = built.shape
     r = explore(model, [], engine="compiled", keep_parents=True, max_states=CAP)
     for s in r.parents:
-        got = []
-        for a, post, o in built.successors(sh.layout.encode(s)):
-            tags = Counter({t: o[sh.off_tag + i] for i, t in enumerate(sh.tags)
-                            if o[sh.off_tag + i]})
-            got.append((a, sh.layout.decode(post), bool(o[sh.nleaf]), o[sh.nleaf + 1],
-                        o[sh.nleaf + 2], tags))
-        assert got == _python_successors(model, s), s
+        assert _compiled_successors(built, s) == _python_successors(model, s), s
 
 
 def test_a_hook_the_old_encoding_ignored_is_traced():
@@ -246,17 +251,11 @@ def test_successor_lists_agree_where_compaction_runs():
     checks = get_checks(["compaction_empties_unusable_cma"])
     model = get_design("migrate_cma")(effective_scope(default_scope(), checks[0]))
     built = build(model, checks)        # the program test_engines_agree_... built already
-    sh = built.shape
     r = explore(model, checks, engine="compiled", keep_parents=True,
                 max_states=_COMPACTION_CAP)
     migrated = 0
     for s in list(r.parents)[::4]:
-        got = []
-        for a, post, o in built.successors(sh.layout.encode(s)):
-            tags = Counter({t: o[sh.off_tag + i] for i, t in enumerate(sh.tags)
-                            if o[sh.off_tag + i]})
-            got.append((a, sh.layout.decode(post), bool(o[sh.nleaf]), o[sh.nleaf + 1],
-                        o[sh.nleaf + 2], tags))
+        got = _compiled_successors(built, s)
         assert got == _python_successors(model, s), s
         migrated += sum(t[5]["compaction: migrate page"] > 0 for t in got)
     assert migrated > 0

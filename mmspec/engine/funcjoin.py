@@ -56,13 +56,13 @@ def _unflatten(shape, it):
 
 class FunctionJoins:
     """The tracer's function joins (see the module doc). Needs the host's ``g`` (the
-    graph), ``path``/``path_dom``/``enumerate`` (the path enumerator), ``merge_outputs``
-    and ``leaf_bounds``."""
+    graph), ``path``/``path_dom`` (the path enumerator), ``enumerate_call``,
+    ``merge_outputs`` and ``leaf_bounds``."""
 
     def _init_functions(self) -> None:
-        self.funcs: dict = {}          # (fn, argument shape, input spec) -> (Func, tags)
-        self._rshape: dict = {}        # fid -> shape of the function's return value
-        self._out_doms: dict = {}      # fid -> per output: its values (see _trace_function)
+        # (fn, argument shape, input spec) -> (Func, its tags, its return value's shape,
+        # per output its values: see _trace_function)
+        self.funcs: dict = {}
 
     def _fin_dom(self, x: Sym, i: int, nleaf: int):
         """The values input ``x`` can take: for state leaf ``i`` (``i < nleaf``) the
@@ -118,7 +118,7 @@ class FunctionJoins:
         if f is None:
             f = self.funcs[fkey] = self._trace_function(fn, model, w, inputs, spec, ashape,
                                                         len(leaves))
-        func, tags = f
+        func, tags, rshape, out_doms = f
         g = self.g
         call = g.make("call", (func.fid, *actual), False, None)
         self.stats["function calls"] += 1
@@ -129,10 +129,10 @@ class FunctionJoins:
             elif o.op == "fin" and o.args[0] == func.fid:
                 outs.append(actual[o.args[1]])
             else:
-                outs.append(g.make("proj", (call, j), o.isbool, self._out_doms[func.fid][j]))
+                outs.append(g.make("proj", (call, j), o.isbool, out_doms[j]))
         nleaf = len(leaves)
         it = iter(outs[nleaf + len(tags):])
-        ret = _unflatten(self._rshape[func.fid], it)
+        ret = _unflatten(rshape, it)
         return outs[:nleaf], dict(zip(tags, outs[nleaf:nleaf + len(tags)])), {}, {}, ret
 
     def _trace_function(self, fn, model, w, inputs: list, spec: list, ashape,
@@ -158,31 +158,18 @@ class FunctionJoins:
             nin += 1
         f_leaves = fresh[:nleaf]
         f_args = _unflatten(ashape, iter(fresh[nleaf:]))
-        caller_acc = w.take_acc()
         caller_leaves = w.leaves()
-        shapes = []
         doms: list = []             # per path: {id of an output value: its path domain}
 
-        def body():
-            w.set_leaves(f_leaves)
-            w.take_acc()
-            ret = fn(model, w, *f_args)
-            flat: list = []
-            shapes.append(_flatten(ret, flat))
-            res = (w.leaves(), dict(w.paths.counts), dict(w.need), dict(w.elig), flat)
+        def path_doms(res):
             memo: dict = {}
             doms.append({x.nid: self.path_dom(x, memo)
-                         for x in (*res[0], *res[1].values(), *flat) if isinstance(x, Sym)})
-            return res
+                         for x in (*res[0], *res[1].values(), *res[4]) if isinstance(x, Sym)})
 
         try:
-            outs = self.enumerate(body)
+            outs, shape = self.enumerate_call(fn, model, w, f_args, f_leaves, path_doms)
         finally:
-            w.put_acc(caller_acc)
             w.set_leaves(caller_leaves)
-        if any(s != shapes[0] for s in shapes):
-            raise TraceError(f"{fn.__name__} returns values of different shapes on different "
-                             "paths; return the same structure on every path")
         new_leaves, tag_d, need, elig, it = self.merge_outputs(outs)
         if need:
             raise TraceError(f"{fn.__name__} is traced as a function but reaches a choice "
@@ -207,9 +194,7 @@ class FunctionJoins:
                 u = None
             out_doms.append(frozenset(u) if u is not None else
                             (o.dom if isinstance(o, Sym) else None))
-        self._out_doms[fid] = out_doms
         g.funcs[fid] = func
-        self._rshape[fid] = shapes[0]
         self.stats["functions traced"] += 1
-        return func, tags
+        return func, tags, shape, out_doms
 

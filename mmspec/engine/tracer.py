@@ -201,6 +201,16 @@ class Tracer(FunctionJoins, PathEnumerator):
         return ret
 
     def _run_join(self, fn, model, w: TWork, args: tuple, leaves: list):
+        outs, shape = self.enumerate_call(fn, model, w, args, leaves)
+        new_leaves, tag_d, need, elig, it = self.merge_outputs(outs)
+        ret = _unflatten(shape, it)
+        return new_leaves, tag_d, need, elig, ret
+
+    def enumerate_call(self, fn, model, w: TWork, args: tuple, leaves: list, each=None):
+        """Run ``fn(model, w, *args)`` from the state ``leaves`` once per path, with the
+        caller's accumulators set aside. Returns the paths' outputs, each ``(decisions,
+        (leaves, tag counts, need, elig, flat return value))``, and the return value's
+        shape; ``each(output)`` is called at the end of every path (still on it)."""
         caller_acc = w.take_acc()
         shapes = []
 
@@ -210,7 +220,10 @@ class Tracer(FunctionJoins, PathEnumerator):
             ret = fn(model, w, *args)
             flat: list = []
             shapes.append(_flatten(ret, flat))
-            return (w.leaves(), dict(w.paths.counts), dict(w.need), dict(w.elig), flat)
+            res = (w.leaves(), dict(w.paths.counts), dict(w.need), dict(w.elig), flat)
+            if each is not None:
+                each(res)
+            return res
 
         try:
             outs = self.enumerate(body)
@@ -219,9 +232,7 @@ class Tracer(FunctionJoins, PathEnumerator):
         if any(s != shapes[0] for s in shapes):
             raise TraceError(f"{fn.__name__} returns values of different shapes on different "
                              "paths; return the same structure on every path")
-        new_leaves, tag_d, need, elig, it = self.merge_outputs(outs)
-        ret = _unflatten(shapes[0], it)
-        return new_leaves, tag_d, need, elig, ret
+        return outs, shapes[0]
 
     def merge_outputs(self, outs: list):
         """Merge the outputs of the paths of one enumeration, each ``(decisions, (leaves,
