@@ -255,8 +255,6 @@ def test_cli_bmc_a_check_and_design_the_old_encoding_lacked():
 @pytest.mark.parametrize("argv,msg", [
     (["bmc", "--design", "migrate_cma", "--check", "utilization_oscillation"], "liveness"),
     (["prove", "--design", "migrate_cma", "--check", "utilization_oscillation"], "liveness"),
-    (["bmc", "--design", "migrate_cma", "--check", "page_conservation", "--scope",
-      "compaction"], "the z3 engine does not take high-order request classes"),
     (["bmc", "--design", "migrate_cma", "--check", "nope"], "unknown check"),
     (["bmc", "--design", "migrate_cma", "--check", "cma_alloc_no_ebusy"],
      "the z3 engine does not take cma_alloc scopes"),
@@ -264,8 +262,3 @@ def test_cli_bmc_a_check_and_design_the_old_encoding_lacked():
 def test_cli_refuses_in_one_line(argv, msg):
     code, out, err = _cli(*argv)
     assert code == 2 and msg in err and len(err.strip().splitlines()) == 1 and not out
-
-
-def test_unsupported_scope_is_bad_input():
-    with pytest.raises(MmspecError, match="does not take high-order request classes"):
-        symbolic_program(_model("migrate_cma", TINY.with_changes(orders=(0, 1))), [ATOMIC])

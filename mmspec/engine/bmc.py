@@ -29,7 +29,7 @@ from ..errors import MmspecError
 from ..kernel import Allocator
 from ..state import State
 from ..trace import Trace, replay
-from .invariants import invariant_width, range_lemma
+from .invariants import candidates, invariant_width, range_lemma
 from .lower import Program
 from .unroll import Unrolling, solver_for, symbolic_program
 
@@ -65,16 +65,45 @@ def _unrolling(model: Allocator, checks: Sequence[Check], prog: Program | None, 
     return Unrolling(prog, width), idx
 
 
-def _check(sol, query):
+def _check(sol, query, un: Unrolling, depth: int, checks: Sequence[int] = ()):
     """``query`` on top of the solver's assertions (pushed and popped): (result, model or
-    None, z3's reason when unknown)."""
-    sol.push()
-    sol.add(query)
-    r = sol.check()
-    mdl = sol.model() if r == z3.sat else None
-    why = sol.reason_unknown() if r == z3.unknown else ""
-    sol.pop()
-    return r, mdl, why
+    None, z3's reason when unknown). A model is of the real steps: while it takes an
+    abstract function call's outputs wrongly, the call is inlined and the query asked
+    again (:meth:`~mmspec.engine.unroll.Unrolling.refine`, frames 0..``depth``)."""
+    while True:
+        sol.add(*un.take())
+        sol.push()
+        sol.add(query)
+        r = sol.check()
+        mdl = sol.model() if r == z3.sat else None
+        why = sol.reason_unknown() if r == z3.unknown else ""
+        sol.pop()
+        if mdl is None or not un.refine(mdl, depth, checks):
+            return r, mdl, why
+
+
+def _establish(model: Allocator, sol, un: Unrolling, lemma, alive: list[int], k: int) -> list[int]:
+    """The invariants of ``alive`` that hold on frame k of every run, given that they hold
+    on the frames before it: Houdini proved them kept by every step but those of the
+    templates ``lemma.partial`` (which call function joins), so only a step of those into
+    frame k is asked about. A real run breaking an invariant drops it from here on; one
+    breaking a layout bound is a model error (as in the compiled engine)."""
+    init = model.init_states()[0]
+    cs = candidates(model, un, k, lemma.sample)
+    f = un.frame(k - 1)
+    calling = z3.Or(*[un.selects(f, t) for t in lemma.partial])
+    while alive:
+        r, mdl, why = _check(sol, z3.And(calling, z3.Not(z3.And(*[cs[i].term for i in alive]))),
+                             un, k)
+        if r == z3.unsat:
+            break
+        if r != z3.sat:
+            raise MmspecError(f"z3 returned {r} at depth {k} (invariants): {why}")
+        states = [un.decode_state(mdl, i) for i in range(1, k + 1)]   # raises off bounds
+        replay(model, init, un.decode_actions(mdl, k), states)
+        broken = {i for i in alive if z3.is_false(mdl.eval(cs[i].term, model_completion=True))}
+        alive = [i for i in alive if i not in broken]
+    return alive
 
 
 def bmc(model: Allocator, check: Check, max_depth: int, *, time_limit: float | None = None,
@@ -103,21 +132,26 @@ def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
     sol.add(un.init_constraint())
     res: dict[int, BmcResult] = {}
     for j, ci in enumerate(idx):
-        if _check(sol, un.bad_initial(ci))[0] == z3.sat:
+        if _check(sol, un.bad_initial(ci), un, 0, [ci])[0] == z3.sat:
             res[j] = BmcResult("VIOLATED", 0, replay(model, init, []), [], 0.0)
     times: list[float] = []
+    alive = list(lemma.alive) if lemma is not None else []
     for k in range(max_depth):
         if len(res) == len(idx):
             break
         td = time.perf_counter()
         sol.add(*un.trans(k))
         if lemma is not None:
-            sol.add(*lemma.on(model, un, k + 1))
+            if lemma.partial:
+                alive = _establish(model, sol, un, lemma, alive, k + 1)
+            cs = candidates(model, un, k + 1, lemma.sample)
+            sol.add(*[cs[i].term for i in alive])
         oob = z3.BoolVal(False) if lemma is not None else un.out_of_range(k)
         # one query for every pending check; a model names the checks it violates
         while len(res) < len(idx):
             todo = [(j, un.bad(k, ci)) for j, ci in enumerate(idx) if j not in res]
-            r, mdl, why = _check(sol, z3.Or(oob, *[b for _, b in todo]))
+            r, mdl, why = _check(sol, z3.Or(oob, *[b for _, b in todo]), un, k + 1,
+                                 [idx[j] for j, _ in todo])
             if r == z3.unsat:
                 break
             if r != z3.sat:
@@ -153,8 +187,7 @@ def trace_satisfies(model: Allocator, check: Check, trace: Trace, *, bitvec: boo
         sol.add(*un.trans(k), *un.pin_step(k, trace.states[k], a))
         sol.add(un.equal(k + 1, trace.states[k + 1]))
     n = len(trace)
-    sol.add(un.bad(n - 1, ci) if n else un.bad_initial(ci))
-    return sol.check() == z3.sat
+    return _check(sol, un.bad(n - 1, ci) if n else un.bad_initial(ci), un, n, [ci])[0] == z3.sat
 
 
 def reachable_states(model: Allocator, depth: int, limit: int = 100000, *,
@@ -168,12 +201,16 @@ def reachable_states(model: Allocator, depth: int, limit: int = 100000, *,
     out: set[State] = {model.init_states()[0]}
     for k in range(depth):
         sol.add(*un.trans(k))      # (a state outside the bounds is an error when decoded)
-        sol.push()
-        while sol.check() == z3.sat:
-            st = un.decode_state(sol.model(), k + 1)
+        # states found are blocked under a literal of this depth (not in a pushed scope:
+        # the definitions of calls inlined meanwhile must stay)
+        here = z3.Bool(f"reachable:depth{k + 1}")
+        while True:
+            r, mdl, _ = _check(sol, here, un, k + 1)
+            if r != z3.sat:
+                break
+            st = un.decode_state(mdl, k + 1)
             out.add(st)
             if len(out) > limit:
                 raise MmspecError(f"more than {limit} states reachable in {depth} steps")
-            sol.add(z3.Not(un.equal(k + 1, st)))
-        sol.pop()
+            sol.add(z3.Implies(here, z3.Not(un.equal(k + 1, st))))
     return out

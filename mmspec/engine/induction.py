@@ -58,6 +58,10 @@ def prove(model: Allocator, check: Check, *, max_k: int = 8, observed: Sequence[
     base = bmc(model, check, max_k, prog=prog)
     if base.verdict == "VIOLATED":
         return result("VIOLATED", base.depth, base.trace)
+    if h.partial:
+        return result("UNKNOWN", max_k, note="the auxiliary invariants are proved only for "
+                      "steps that call no function join (direct compaction), and the "
+                      "inductive step starts from an arbitrary state")
     if not h.bounds_proved:
         return result("UNKNOWN", max_k, note="the layout's bounds are not proved invariant, "
                       "and the traced rules are exact only within them")

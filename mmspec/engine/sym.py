@@ -233,10 +233,12 @@ def postorder(roots, skip=frozenset(), forward: bool = False) -> list:
     return order
 
 
-def evaluate(roots, env_in, env_ch=(), env_fin=()) -> list:
+def evaluate(roots, env_in, env_ch=(), env_fin=(), call=None) -> list:
     """Evaluate nodes on concrete inputs (Python semantics): for tests and the reference
     check of generated code. ``env_in[i]`` is leaf ``in i``; ``env_ch[k]`` slot ``ch k``;
-    ``env_fin[j]`` input ``j`` of the function whose body is evaluated."""
+    ``env_fin[j]`` input ``j`` of the function whose body is evaluated. An ``ite``
+    evaluates only its taken branch. ``call(node, argument values)``, if given, supplies
+    the outputs of each ``call`` node reached (default: the body evaluated on them)."""
     memo: dict = {}
 
     def ev(x):
@@ -289,7 +291,8 @@ def evaluate(roots, env_in, env_ch=(), env_fin=()) -> list:
             elif op == "fin":
                 r = env_fin[n.args[1]]
             elif op == "call":
-                r = tuple(evaluate(n.g.funcs[vals[0]].outs, (), (), vals[1:]))
+                r = (call(n, vals[1:]) if call is not None
+                     else tuple(evaluate(n.g.funcs[vals[0]].outs, (), (), vals[1:])))
             elif op == "proj":
                 r = vals[0][vals[1]]
             else:

@@ -30,6 +30,7 @@ from ..check import Check
 from ..errors import MmspecError
 from ..kernel import Allocator
 from ..state import Action, State
+from .lazycall import LazyCalls
 from .lower import Program, trace_program, unsupported_reason
 from .sym import Sym, evaluate
 from .z3expr import Z3Expr, program_width
@@ -47,13 +48,6 @@ def symbolic_program(model: Allocator, checks: Sequence[Check]) -> Program:
         raise MmspecError("the z3 engine does not take cma_alloc scopes: its step (about "
                           "50,000 expression nodes) left z3 at depth 1 for 5 minutes; use "
                           "`mmspec check` (compiled or Python engine)")
-    if tuple(model.scope.orders) != (0,) or any(
-            model.limits[ci] and model.class_order[ci] for ci in range(len(model.limits))):
-        raise MmspecError("the z3 engine does not take high-order request classes: with "
-                          "direct compaction's calls substituted, depth 1 took over 80 s; "
-                          "as z3 function definitions, depth 6 took 77 s, doubling per "
-                          "depth (the counterexample needs 16 steps); use `mmspec check` "
-                          "(compiled or Python engine)")
     for ck in checks:
         if getattr(ck, "is_liveness", False):
             raise MmspecError(f"check {ck.name} is a liveness check (its counterexamples are "
@@ -90,6 +84,9 @@ class Unrolling:
         self.slot_of = {node.args[0]: k for t in self.templates
                         for k, node in enumerate(t.choice_inputs) if isinstance(node, Sym)}
         self.frames: list[Frame] = []
+        #: a program with function joins (direct compaction) has its calls inlined on
+        #: demand (mmspec.engine.lazycall); the order-0 programs have none
+        self.lazy = LazyCalls(prog.graph, width, tag) if prog.graph.funcs else None
 
     @classmethod
     def roots(cls, prog: Program, checks: Sequence[int]) -> list:
@@ -127,7 +124,8 @@ class Unrolling:
                     leaves.append(self._num(f"{p}:{name}"))
             f = Frame(leaves, self._num(f"{p}:template"),
                       [self._num(f"{p}:choice{s}") for s in range(self.nslot)])
-            f.tx = Z3Expr(leaves.__getitem__, lambda c, f=f: f.ch[self.slot_of[c]], self.width)
+            f.tx = Z3Expr(leaves.__getitem__, lambda c, f=f: f.ch[self.slot_of[c]], self.width,
+                          calls=self.lazy, key=(self.tag, j))
             self.frames.append(f)
         return self.frames[k]
 
@@ -154,8 +152,11 @@ class Unrolling:
     def init_constraint(self) -> Any:
         return self.equal(0, self.lay.decode(self.prog.init))
 
-    def _sel(self, f: Frame, t: int):
+    def selects(self, f: Frame, t: int):
+        """Frame ``f``'s step takes template ``t``."""
         return f.act == self._const(t)
+
+    _sel = selects
 
     def trans(self, k: int) -> list:
         """The constraints of the step from frame k to frame k+1."""
@@ -191,7 +192,41 @@ class Unrolling:
             for kk in order[:-1]:
                 rhs = z3.If(z3.Or(*[self._sel(f, t) for t in groups[kk]]), conv(rep[kk]), rhs)
             cons.append(y == rhs)
-        return cons
+        return cons + self.take()
+
+    # -- calls inlined on demand (programs with function joins)
+    def take(self) -> list:
+        """Constraints that translating terms made since the last call (the ranges of new
+        call outputs, inlined bodies): add them before the next check."""
+        return self.lazy.take() if self.lazy is not None else []
+
+    def refine(self, mdl, depth: int, checks: Sequence[int] = ()) -> int:
+        """Inline the calls ``mdl`` (a model of frames 0..depth and the violation of the
+        checks numbered ``checks`` by the step from frame depth-1) gives wrong outputs on
+        the path it takes (:meth:`mmspec.engine.lazycall.LazyCalls.refine`); the number
+        inlined, 0 if the model is a run of the real steps."""
+        if self.lazy is None:
+            return 0
+        envs = []
+        for k in range(depth + 1):
+            f = self.frame(k)
+            roots: list = []
+            if k < depth:
+                tpl = self.templates[self._value(mdl, f.act)]
+                roots = [tpl.guard, *tpl.post, *tpl.need, *(e for el in tpl.elig for e in el)]
+                if k == depth - 1:
+                    roots += [tpl.checks.get((ci, "bad"), False) for ci in checks]
+            if k == depth:
+                roots += [self.prog.state_checks.get((ci, "bad_state"), False) for ci in checks]
+            roots = [r for r in roots if isinstance(r, Sym)]
+            if not roots:
+                continue
+            env_in = [self._value(mdl, x) for x in f.leaves]
+            env_ch = [0] * self.prog.graph.nchoices
+            for c, s in self.slot_of.items():
+                env_ch[c] = self._value(mdl, f.ch[s])
+            envs.append((f.tx, roots, env_in, env_ch))
+        return self.lazy.refine(mdl, envs)
 
     def out_of_range(self, k: int) -> Any:
         """The step from frame k leads outside the layout's bounds (frame k+1 unconstrained

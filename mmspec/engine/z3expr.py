@@ -52,8 +52,13 @@ class Z3Expr:
     state leaf ``in i``, ``choice(j)`` that of choice input ``ch j``."""
 
     def __init__(self, leaf: Callable[[int], object], choice: Callable[[int], object],
-                 width: int | None = None) -> None:
+                 width: int | None = None, calls=None, key: tuple = ()) -> None:
         self.leaf, self.choice, self.width = leaf, choice, width
+        #: None: a ``call`` node is its function's body with the arguments substituted;
+        #: else a :class:`~mmspec.engine.lazycall.LazyCalls` gives its outputs (fresh
+        #: terms, constrained once the call is inlined); ``key`` names this environment
+        #: among the calls' (a frame, or a call inlined in one)
+        self.calls, self.key = calls, key
         self.memo: dict[int, object] = {}
         self.ctx = z3.main_ctx()
         self.cref = self.ctx.ref()
@@ -117,6 +122,8 @@ class Z3Expr:
         if op == "fin":
             return self.fin[n.args[1]]
         if op == "call":
+            if self.calls is not None:
+                return self.calls.instance(self, n, args[1:])
             # the function's body with its inputs bound to this call's arguments
             sub = Z3Expr(self.leaf, self.choice, self.width)
             sub.fin = args[1:]
