@@ -2,6 +2,11 @@
 until the time budget runs out), k-induction time, full-scale claim times.
 
     .venv/bin/python bench/bench_symbolic.py [--budget SECONDS] [--max-depth 30] [--no-claims]
+    .venv/bin/python bench/bench_symbolic.py --compaction [--budget SECONDS]
+
+``--compaction``: BMC of compaction_empties_unusable_cma at scopes/compaction.toml (high-order
+requests; compaction's calls inlined on demand) for migrate_cma (counterexample at 16) and
+migrate_cma_compaction_skip (no counterexample expected), to depth 16, with the calls inlined.
 
 Prints one line per measurement; stops a BMC series at the first depth that ends after the
 budget (per series) and reports the depth reached.
@@ -20,16 +25,16 @@ def tiny():
     return load_scope(find_scope_file("tiny"))
 
 
-def bmc_series(design, check, max_depth, budget):
+def bmc_series(design, check, max_depth, budget, scope=None):
     from mmspec.engine.bmc import bmc
-    m = registry.get_design(design)(tiny())
+    m = registry.get_design(design)(scope or tiny())
     ck = registry.get_checks([check])[0]
     t0 = time.perf_counter()
     r = bmc(m, ck, max_depth, time_limit=budget,
             progress=lambda d, s: print(f"  bmc {design} {check}: depth {d} {s:.2f} s "
                                         f"(total {time.perf_counter() - t0:.1f} s)", flush=True))
-    print(f"bmc {design} {check}: {r.verdict} at depth {r.depth} in {r.elapsed_s:.1f} s",
-          flush=True)
+    print(f"bmc {design} {check}: {r.verdict} at depth {r.depth} in {r.elapsed_s:.1f} s"
+          + (f", {r.inlined} calls inlined" if r.inlined else ""), flush=True)
 
 
 def prove_one(design, check, max_k):
@@ -60,7 +65,14 @@ def main_():
     ap.add_argument("--max-depth", type=int, default=30)
     ap.add_argument("--no-claims", action="store_true",
                     help="BMC and prove only (no simulate / claims / parametric)")
+    ap.add_argument("--compaction", action="store_true",
+                    help="only the BMC series at scopes/compaction.toml")
     a = ap.parse_args()
+    if a.compaction:
+        sc = load_scope(find_scope_file("compaction"))
+        for d in ("migrate_cma", "migrate_cma_compaction_skip"):
+            bmc_series(d, "compaction_empties_unusable_cma", 16, a.budget, sc)
+        return
     for d, c in (("migrate_cma", "atomic_while_kswapd_sleeps"),
                  ("zone_cma", "atomic_while_kswapd_sleeps"), ("zone_cma", "page_conservation"),
                  ("prefer_cma_v58", "blockdev_in_cma")):

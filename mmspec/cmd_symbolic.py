@@ -81,7 +81,8 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
     with rep.phase(f"bmc: {design.name} x {check.name}",
                    detail=lambda: f"solving depth {depth[0]} of at most {args.depth}"):
         r = bmc(model, check, args.depth, time_limit=args.time_limit, progress=done, prog=prog)
-    rep.line(f"bmc: solver time {time.perf_counter() - t0:.2f} s")
+    rep.line(f"bmc: solver time {time.perf_counter() - t0:.2f} s"
+             + (f", {r.inlined} function calls inlined on demand" if r.inlined else ""))
     out.write(f"mmspec bmc: design {design.name}, check {check.name}\n")
     if r.verdict == "VIOLATED":
         assert r.trace is not None

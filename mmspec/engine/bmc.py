@@ -43,6 +43,7 @@ class BmcResult:
     trace: Trace | None = None
     per_depth_s: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
+    inlined: int = 0                  # function calls inlined on demand (mmspec.engine.lazycall)
 
 
 def _indices(prog: Program, checks: Sequence[Check]) -> list[int]:
@@ -85,7 +86,7 @@ def _check(sol, query, un: Unrolling, depth: int, checks: Sequence[int] = ()):
 def _establish(model: Allocator, sol, un: Unrolling, lemma, alive: list[int], k: int) -> list[int]:
     """The invariants of ``alive`` that hold on frame k of every run, given that they hold
     on the frames before it: Houdini proved them kept by every step but those of the
-    templates ``lemma.partial`` (which call function joins), so only a step of those into
+    templates ``lemma.partial`` (direct compaction, cma_alloc), so only a step of those into
     frame k is asked about. A real run breaking an invariant drops it from here on; one
     breaking a layout bound is a model error (as in the compiled engine)."""
     init = model.init_states()[0]
@@ -171,8 +172,11 @@ def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
         if time_limit is not None and time.perf_counter() - t0 > time_limit:
             break
     el = time.perf_counter() - t0
-    return [res.get(j) or BmcResult("BOUNDED", len(times), None, times, el)
-            for j in range(len(idx))]
+    out = [res.get(j) or BmcResult("BOUNDED", len(times), None, times, el)
+           for j in range(len(idx))]
+    for r in out:
+        r.inlined = un.lazy.inlined if un.lazy is not None else 0
+    return out
 
 
 def trace_satisfies(model: Allocator, check: Check, trace: Trace, *, bitvec: bool = True,

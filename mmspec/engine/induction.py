@@ -59,9 +59,9 @@ def prove(model: Allocator, check: Check, *, max_k: int = 8, observed: Sequence[
     if base.verdict == "VIOLATED":
         return result("VIOLATED", base.depth, base.trace)
     if h.partial:
-        return result("UNKNOWN", max_k, note="the auxiliary invariants are proved only for "
-                      "steps that call no function join (direct compaction), and the "
-                      "inductive step starts from an arbitrary state")
+        return result("UNKNOWN", max_k, note="the auxiliary invariants are not proved for "
+                      "the steps of direct compaction or cma_alloc (Houdini defers them), "
+                      "and the inductive step starts from an arbitrary state")
     if not h.bounds_proved:
         return result("UNKNOWN", max_k, note="the layout's bounds are not proved invariant, "
                       "and the traced rules are exact only within them")

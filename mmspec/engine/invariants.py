@@ -12,7 +12,7 @@ survivors on every frame (facts about reachable states: they cut the solver's se
 without changing the answer); k-induction assumes them on every frame of its step.
 
 Candidates: page conservation and counter accounting per zone and pageblock, per-class
-limits, each varying leaf's bounds, and with a sample of reachable states the ranges
+limits, whole blocks for a high-order class, each varying leaf's bounds, and with a sample of reachable states the ranges
 observed (per leaf, and the least free pages per zone and kswapd phase). Houdini keeps the
 largest subset that holds initially and is inductive, so none is assumed.
 """
@@ -33,8 +33,8 @@ from .sym import Sym, postorder
 from .unroll import Unrolling
 from .z3expr import signed_bits
 
-__all__ = ["Candidate", "Sample", "candidates", "Houdini", "houdini", "range_lemma", "calling_templates",
-           "invariant_width"]
+__all__ = ["Candidate", "Sample", "candidates", "Houdini", "houdini", "range_lemma",
+           "deferred_templates", "HOUDINI_MAX_NODES", "invariant_width"]
 
 _C = int(Migratetype.MIGRATE_CMA)
 
@@ -159,8 +159,8 @@ class Houdini:
     dropped: int                  # candidates refuted
     bounds_proved: bool           # every leaf's layout bounds survived
     sample: Sample | None = None  # the sample the candidates were built from
-    #: templates whose steps the invariants are NOT proved to keep (those calling function
-    #: joins: mmspec.engine.bmc checks them frame by frame instead); () = every step
+    #: templates whose steps the invariants are NOT proved to keep (deferred_templates:
+    #: mmspec.engine.bmc checks them frame by frame instead); () = every step
     partial: tuple = ()
 
     def on(self, model: Allocator, un: Unrolling, k: int) -> list:
@@ -173,10 +173,9 @@ def houdini(model: Allocator, prog: Program, observed: Sequence[State] = (),
             time_limit: float = 60.0) -> Houdini:
     """The largest subset of the candidates that holds initially and is inductive (Int
     encoding, one step from an unconstrained frame satisfying the subset) -- for the steps
-    of the templates that call no function join (direct compaction): a call's body taken
-    from an arbitrary state is too large a question for one query, so those steps are left
-    to the caller (:attr:`Houdini.partial`)."""
-    skip = calling_templates(prog)
+    of every template but :func:`deferred_templates`, which are left to the caller
+    (:attr:`Houdini.partial`)."""
+    skip = deferred_templates(prog)
     if skip:
         prog = replace(prog, templates=[t for i, t in enumerate(prog.templates)
                                         if i not in skip])
@@ -211,16 +210,27 @@ def houdini(model: Allocator, prog: Program, observed: Sequence[State] = (),
     return Houdini([c0[i].name for i in alive], alive, dropped, bounds, sample, tuple(skip))
 
 
-def calling_templates(prog: Program) -> list[int]:
-    """The templates whose step calls a function join (their expressions reach a ``call``
-    node)."""
-    if not prog.graph.funcs:
-        return []
+#: a template with more expression nodes than this is left out of Houdini (see
+#: :func:`deferred_templates`); the order-0 templates have at most a few thousand
+HOUDINI_MAX_NODES = 20_000
+
+
+def deferred_templates(prog: Program) -> list[int]:
+    """The templates Houdini leaves to the caller: those whose step calls a function join
+    (their expressions reach a ``call`` node: direct compaction) and those over
+    :data:`HOUDINI_MAX_NODES` nodes (``cma_alloc``: about 52,000). From an unconstrained
+    state either is too large a question for one query (a ``cma_alloc`` program's Houdini
+    left z3 at its first query for 5 minutes); from the reachable states of a BMC frame it
+    is not."""
     out = []
     for t, tpl in enumerate(prog.templates):
         roots = [tpl.guard, *tpl.post, *tpl.need, *(e for el in tpl.elig for e in el)]
-        if any(n.op == "call" for n in postorder([r for r in roots if isinstance(r, Sym)])):
-            out.append(t)
+        nodes = 0
+        for n in postorder([r for r in roots if isinstance(r, Sym)]):
+            nodes += 1
+            if n.op == "call" or nodes > HOUDINI_MAX_NODES:
+                out.append(t)
+                break
     return out
 
 

@@ -4,17 +4,24 @@ A traced program with function joins (direct compaction: :data:`~mmspec.engine.f
 FUNC_JOINS`) calls its function bodies hundreds of times per step: substituted at every
 call, the high-order template of scopes/compaction.toml is 307,000 expression nodes per
 frame, and z3 gave no depth-1 answer in 80 s. Here a call starts *abstract*: its outputs
-are fresh terms, constrained only to the output's value range (:func:`~mmspec.engine.
-z3expr.node_ranges` of the body on its inputs' domains). The abstraction over-approximates
-the step (every real step is one of its steps), so UNSAT is a proof for the real step.
+are fresh, unconstrained terms (an output that is an input passed through stays that
+input). The abstraction over-approximates the step (every real step is one of its steps,
+with each output set to the body's value), so UNSAT is a proof about the real steps.
+
 A model (SAT) is checked by :meth:`LazyCalls.refine`: each frame's selected template is
-evaluated on the model's values, following only the branches taken (the relevant calls),
-and every relevant abstract call whose model outputs differ from its body's outputs on
-the model's arguments is *inlined*: its outputs are constrained to equal the body, with
-the body's own calls abstract in turn. A model with no such call is a real run (BMC still
-replays it through the Python step function before reporting it). Calls are finitely many
-(bodies do not recurse), so refinement ends; in practice only the calls on the paths z3
-tries are ever inlined, a few frames deep, instead of every call in every frame.
+evaluated on the model's values, following only the branches taken, so only the calls the
+model's run depends on are looked at; every such abstract call whose model outputs differ
+from its body's outputs on the model's arguments is *inlined* -- its outputs are defined
+as the body on its arguments, with the body's own calls abstract in turn -- together with
+the calls its body makes on those arguments (the path the run takes through it). A model
+with no wrong call is a run of the real steps (BMC still replays it through the Python
+step function before reporting it). Calls are finitely many (bodies do not recurse), so
+refinement ends; in practice only calls on the paths z3 tries are inlined.
+
+An inlined output is *defined*, never otherwise constrained: a call on a branch the run
+does not take may get arguments outside the input domains its body was traced for, where
+the body's value means nothing, and a definition can always be met. (Constraining outputs
+to their traced domains as well made the real counterexample UNSAT: tests/test_lazycall.py.)
 
 This is the lazy-inlining idea of stratified inlining (Lal, Qadeer and Lahiri, "A solver
 for reachability modulo theories", CAV 2012) applied to one step's call tree.
@@ -25,7 +32,7 @@ from __future__ import annotations
 import z3
 
 from .sym import Sym, evaluate
-from .z3expr import Z3Expr, node_ranges
+from .z3expr import Z3Expr
 
 __all__ = ["LazyCalls"]
 
@@ -50,14 +57,15 @@ class LazyCalls:
         self.inlined = 0
 
     def take(self) -> list:
-        """The constraints made since the last call (ranges of new outputs, inlined
+        """The constraints made since the last call (the definitions of inlined
         bodies): add them to the solver before the next check."""
         out, self.pending = self.pending, []
         return out
 
     def instance(self, tx: Z3Expr, n: Sym, args: list) -> tuple:
         """The outputs of call node ``n`` in environment ``tx`` (``args``: its argument
-        terms): fresh terms within the outputs' ranges (constants stay constants)."""
+        terms): fresh terms (constants stay constants, inputs passed through stay the
+        arguments)."""
         key = tx.key + (n.nid,)
         c = self.calls.get(key)
         if c is not None:
@@ -105,8 +113,9 @@ class LazyCalls:
         return tuple(evaluate(self.g.funcs[c.fid].outs, (), (), vals, call))
 
     def refine(self, mdl, envs) -> int:
-        """Inline every relevant abstract call that ``mdl`` gives wrong outputs; the
-        number inlined (0: the model is a run of the real step). ``envs``: per
+        """Inline every abstract call on the model's path that ``mdl`` gives wrong
+        outputs, with the calls below it on that path; the number inlined (0: the model
+        is a run of the real steps). ``envs``: per
         environment to check, ``(tx, roots, env_in, env_ch)`` -- a frame's Z3Expr, the
         nodes the query uses there, and the model's values of its leaves and choices."""
         wrong: list[tuple] = []

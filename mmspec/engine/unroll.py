@@ -44,10 +44,6 @@ def symbolic_program(model: Allocator, checks: Sequence[Check]) -> Program:
     why = unsupported_reason(model)
     if why:
         raise MmspecError(f"the z3 engine runs on the traced rules, which refuse this: {why}")
-    if model.scope.cma_alloc_pageblocks:
-        raise MmspecError("the z3 engine does not take cma_alloc scopes: its step (about "
-                          "50,000 expression nodes) left z3 at depth 1 for 5 minutes; use "
-                          "`mmspec check` (compiled or Python engine)")
     for ck in checks:
         if getattr(ck, "is_liveness", False):
             raise MmspecError(f"check {ck.name} is a liveness check (its counterexamples are "
