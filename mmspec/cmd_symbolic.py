@@ -23,6 +23,7 @@ from .errors import MmspecError
 from .trace import render_trace
 
 EXIT_OK, EXIT_VIOLATION, EXIT_INCONCLUSIVE = 0, 1, 3
+_BMC_DEFAULT_DEPTH = 12
 
 
 def register(subparsers, add_scope_args) -> None:
@@ -31,7 +32,7 @@ def register(subparsers, add_scope_args) -> None:
     p.add_argument("--design", required=True, metavar="NAME",
                    help="design name (see `mmspec list`)")
     p.add_argument("--check", required=True, metavar="NAME", help="check name")
-    p.add_argument("--depth", type=int, default=12, metavar="N",
+    p.add_argument("--depth", type=int, default=_BMC_DEFAULT_DEPTH, metavar="N",
                    help="deepest unrolling (default 12)")
     add_scope_args(p, search=("time_limit",))
     p.set_defaults(func=cmd_bmc)
@@ -57,10 +58,12 @@ def _setup(args):
     return design, check, design(scope)
 
 
-def _bmc_command(args, design: str, check: str) -> str:
-    """The `mmspec bmc` command that reproduces a counterexample (with the run's scope)."""
+def _bmc_command(args, design: str, check: str, length: int) -> str:
+    """The `mmspec bmc` command that reproduces a counterexample of ``length`` steps (with
+    the run's scope, and --depth if the default would stop short of it)."""
     sc = _scope_cli(args, search=False)
-    return f"mmspec bmc --design {design} --check {check}" + (f" {sc}" if sc else "")
+    depth = f" --depth {length}" if length > _BMC_DEFAULT_DEPTH else ""
+    return f"mmspec bmc --design {design} --check {check}{depth}" + (f" {sc}" if sc else "")
 
 
 def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
@@ -93,7 +96,7 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
         out.write(render_trace(model, r.trace, title=(
             f"Counterexample to {check.name} on {design.name} ({r.depth} steps, shortest, "
             f"found by z3 BMC): {check.title}"),
-            reproduce=_bmc_command(args, design.name, check.name)))
+            reproduce=_bmc_command(args, design.name, check.name, r.depth)))
         return EXIT_VIOLATION
     out.write(f"{check.name}: BOUNDED (no counterexample of length <= {r.depth}; not a proof, "
               "see `mmspec prove`)\n")
@@ -134,6 +137,6 @@ def cmd_prove(args, out: TextIO, err: TextIO) -> int:
         assert r.trace is not None
         out.write("\n" + render_trace(model, r.trace, title=(
             f"Counterexample to {check.name} on {design.name} ({r.k} steps, shortest)"),
-            reproduce=_bmc_command(args, design.name, check.name)))
+            reproduce=_bmc_command(args, design.name, check.name, r.k)))
         return EXIT_VIOLATION
     return EXIT_OK if r.verdict == "PROVED" else EXIT_INCONCLUSIVE

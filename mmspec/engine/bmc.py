@@ -25,7 +25,7 @@ from typing import Sequence
 import z3
 
 from ..check import Check
-from ..errors import MmspecError
+from ..errors import MmspecError, TraceReplayError
 from ..kernel import Allocator
 from ..state import State
 from ..trace import Trace, replay
@@ -66,11 +66,13 @@ def _unrolling(model: Allocator, checks: Sequence[Check], prog: Program | None, 
     return Unrolling(prog, width), idx
 
 
-def _check(sol, query, un: Unrolling, depth: int, checks: Sequence[int] = ()):
+def _check(sol, query, un: Unrolling, depth: int, checks: Sequence[int] = (), accept=None):
     """``query`` on top of the solver's assertions (pushed and popped): (result, model or
     None, z3's reason when unknown). A model is of the real steps: while it takes an
     abstract function call's outputs wrongly, the call is inlined and the query asked
-    again (:meth:`~mmspec.engine.unroll.Unrolling.refine`, frames 0..``depth``)."""
+    again (:meth:`~mmspec.engine.unroll.Unrolling.refine`, frames 0..``depth``) -- unless
+    ``accept(model)`` says the model will do as it is (its actions, replayed, answer the
+    query)."""
     while True:
         sol.add(*un.take())
         sol.push()
@@ -79,8 +81,23 @@ def _check(sol, query, un: Unrolling, depth: int, checks: Sequence[int] = ()):
         mdl = sol.model() if r == z3.sat else None
         why = sol.reason_unknown() if r == z3.unknown else ""
         sol.pop()
-        if mdl is None or not un.refine(mdl, depth, checks):
+        if mdl is None or (accept is not None and accept(mdl)):
             return r, mdl, why
+        if not un.refine(mdl, depth, checks):
+            return r, mdl, why
+
+
+def _replayed_violations(model: Allocator, acts, checks: Sequence[tuple[int, Check]]):
+    """``(trace, [j, ...])``: the actions replayed through the step function and the
+    checks ``(j, check)`` its last step violates; None if an action is not enabled."""
+    try:
+        tr = replay(model, model.init_states()[0], acts)
+    except TraceReplayError:
+        return None
+    last = tr.steps[-1]
+    pre = tr.states[-2]
+    return tr, [j for j, ck in checks
+                if ck.violated_by(model, pre, last.action, last.effect, last.state)]
 
 
 def _establish(model: Allocator, sol, un: Unrolling, lemma, alive: list[int], k: int) -> list[int]:
@@ -151,19 +168,42 @@ def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
         # one query for every pending check; a model names the checks it violates
         while len(res) < len(idx):
             todo = [(j, un.bad(k, ci)) for j, ci in enumerate(idx) if j not in res]
+            accept = None
+            if un.lazy is not None:
+                # a model whose actions, replayed, violate a pending check is a
+                # counterexample whatever its abstract calls said (shortest: every
+                # shorter depth was UNSAT); the replay decides, not the model
+                pend = [(j, checks[j]) for j, _ in todo]
+                found: list = []
+
+                def accept(mdl, pend=pend, found=found):
+                    hit = _replayed_violations(model, un.decode_actions(mdl, k + 1), pend)
+                    if hit is not None and hit[1]:
+                        found.append(hit)
+                    return bool(found)
             r, mdl, why = _check(sol, z3.Or(oob, *[b for _, b in todo]), un, k + 1,
-                                 [idx[j] for j, _ in todo])
+                                 [idx[j] for j, _ in todo], accept)
             if r == z3.unsat:
                 break
             if r != z3.sat:
                 raise MmspecError(f"z3 returned {r} at depth {k + 1}: {why}")
+            if accept is not None and found:
+                tr, hits = found[0]
+                for j in hits:
+                    res[j] = BmcResult("VIOLATED", k + 1, tr,
+                                       times + [time.perf_counter() - td], time.perf_counter() - t0)
+                continue
             if z3.is_true(mdl.eval(oob, model_completion=True)):
                 un.decode_state(mdl, k + 1)          # raises, naming the leaf
                 raise MmspecError(f"z3: a step at depth {k + 1} leaves the derived ranges")
             acts = un.decode_actions(mdl, k + 1)
             tr = replay(model, init, acts, [un.decode_state(mdl, i) for i in range(1, k + 2)])
+            last, pre = tr.steps[-1], tr.states[-2]
             for j, b in todo:
                 if z3.is_true(mdl.eval(b, model_completion=True)):
+                    if not checks[j].violated_by(model, pre, last.action, last.effect, last.state):
+                        raise MmspecError(f"z3 and the step function disagree on {checks[j].name} "
+                                          f"at depth {k + 1} (a model error)")
                     res[j] = BmcResult("VIOLATED", k + 1, tr,
                                        times + [time.perf_counter() - td], time.perf_counter() - t0)
         times.append(time.perf_counter() - td)
