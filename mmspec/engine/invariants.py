@@ -12,9 +12,12 @@ survivors on every frame (facts about reachable states: they cut the solver's se
 without changing the answer); k-induction assumes them on every frame of its step.
 
 Candidates: page conservation and counter accounting per zone and pageblock, per-class
-limits, whole blocks for a high-order class, each varying leaf's bounds, and with a sample of reachable states the ranges
-observed (per leaf, and the least free pages per zone and kswapd phase). Houdini keeps the
-largest subset that holds initially and is inductive, so none is assumed.
+limits, whole blocks for a high-order class, each varying leaf's bounds, and with a sample
+of reachable states the ranges observed (per leaf, and the least free pages per zone and
+kswapd phase). Houdini keeps the largest subset that holds initially and is inductive, so
+none is assumed. Templates too large for Houdini's one-step question (direct compaction's
+calls, cma_alloc: :func:`deferred_templates`) are left to BMC, which checks frame by frame
+that their steps keep the survivors (:func:`mmspec.engine.bmc.bmc_checks`).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from ..state import State
 from ..vocab import GFP_CLASSES, Migratetype
 from .lower import Program
 from .sym import Sym, postorder
-from .unroll import Unrolling
+from .unroll import Unrolling, step_roots
 from .z3expr import signed_bits
 
 __all__ = ["Candidate", "Sample", "candidates", "Houdini", "houdini", "range_lemma",
@@ -224,9 +227,8 @@ def deferred_templates(prog: Program) -> list[int]:
     is not."""
     out = []
     for t, tpl in enumerate(prog.templates):
-        roots = [tpl.guard, *tpl.post, *tpl.need, *(e for el in tpl.elig for e in el)]
         nodes = 0
-        for n in postorder([r for r in roots if isinstance(r, Sym)]):
+        for n in postorder([r for r in step_roots(tpl) if isinstance(r, Sym)]):
             nodes += 1
             if n.op == "call" or nodes > HOUDINI_MAX_NODES:
                 out.append(t)

@@ -35,7 +35,7 @@ from .lower import Program, trace_program, unsupported_reason
 from .sym import Sym, evaluate
 from .z3expr import Z3Expr, program_width
 
-__all__ = ["Unrolling", "symbolic_program", "solver_for"]
+__all__ = ["Unrolling", "symbolic_program", "solver_for", "step_roots"]
 
 
 def symbolic_program(model: Allocator, checks: Sequence[Check]) -> Program:
@@ -49,6 +49,12 @@ def symbolic_program(model: Allocator, checks: Sequence[Check]) -> Program:
             raise MmspecError(f"check {ck.name} is a liveness check (its counterexamples are "
                               "lassos); bmc and prove take safety checks; use `mmspec check`")
     return trace_program(model, checks)
+
+
+def step_roots(tpl) -> list:
+    """The expressions of a template's step: guard, post-state, the choice slots reached
+    and their candidates' eligibility."""
+    return [tpl.guard, *tpl.post, *tpl.need, *(e for el in tpl.elig for e in el)]
 
 
 def solver_for(width: int | None) -> z3.Solver:
@@ -89,7 +95,7 @@ class Unrolling:
         """Every expression the unrolling translates for the checks numbered ``checks``."""
         out: list = []
         for t in prog.templates:
-            out += [t.guard, *t.post, *t.need, *(e for el in t.elig for e in el)]
+            out += step_roots(t)
             out += [t.checks.get((i, "bad"), False) for i in checks]
         out += [prog.state_checks.get((i, "bad_state"), False) for i in checks]
         return out
@@ -152,8 +158,6 @@ class Unrolling:
         """Frame ``f``'s step takes template ``t``."""
         return f.act == self._const(t)
 
-    _sel = selects
-
     def trans(self, k: int) -> list:
         """The constraints of the step from frame k to frame k+1."""
         f, g = self.frame(k), self.frame(k + 1)
@@ -163,7 +167,7 @@ class Unrolling:
         cons = [f.act >= zero, f.act < self._const(T)]
         users: dict[int, list[int]] = {s: [] for s in range(self.nslot)}
         for t, tpl in enumerate(self.templates):
-            sel = self._sel(f, t)
+            sel = self.selects(f, t)
             cons.append(z3.Implies(sel, tx.bool(tpl.guard)))
             for s, ((_, cands), need) in enumerate(zip(tpl.slots, tpl.need)):
                 users[s].append(t)
@@ -172,7 +176,7 @@ class Unrolling:
                              or [z3.BoolVal(False)])
                 cons.append(z3.Implies(sel, z3.If(tx.bool(need), pick, f.ch[s] == zero)))
         for s, ts in users.items():
-            cons.append(z3.Or(f.ch[s] == zero, *[self._sel(f, t) for t in ts]))
+            cons.append(z3.Or(f.ch[s] == zero, *[self.selects(f, t) for t in ts]))
         for i, y in enumerate(g.leaves):
             if isinstance(y, (bool, int)):
                 continue                      # a fixed leaf: see out_of_range
@@ -186,14 +190,14 @@ class Unrolling:
             conv = tx.bool if z3.is_bool(y) else tx.int
             rhs = conv(rep[order[-1]])
             for kk in order[:-1]:
-                rhs = z3.If(z3.Or(*[self._sel(f, t) for t in groups[kk]]), conv(rep[kk]), rhs)
+                rhs = z3.If(z3.Or(*[self.selects(f, t) for t in groups[kk]]), conv(rep[kk]), rhs)
             cons.append(y == rhs)
         return cons + self.take()
 
     # -- calls inlined on demand (programs with function joins)
     def take(self) -> list:
-        """Constraints that translating terms made since the last call (the ranges of new
-        call outputs, inlined bodies): add them before the next check."""
+        """Constraints that translating terms made since the last call (the definitions of
+        inlined calls): add them before the next check."""
         return self.lazy.take() if self.lazy is not None else []
 
     def refine(self, mdl, depth: int, checks: Sequence[int] = ()) -> int:
@@ -209,7 +213,7 @@ class Unrolling:
             roots: list = []
             if k < depth:
                 tpl = self.templates[self._value(mdl, f.act)]
-                roots = [tpl.guard, *tpl.post, *tpl.need, *(e for el in tpl.elig for e in el)]
+                roots = step_roots(tpl)
                 if k == depth - 1:
                     roots += [tpl.checks.get((ci, "bad"), False) for ci in checks]
             if k == depth:
@@ -234,7 +238,7 @@ class Unrolling:
             if isinstance(y, (bool, int)):
                 for t, tpl in enumerate(self.templates):
                     if _key(tpl.post[i]) != _key(y):
-                        parts.append(z3.And(self._sel(f, t), f.tx.int(tpl.post[i])
+                        parts.append(z3.And(self.selects(f, t), f.tx.int(tpl.post[i])
                                             != self._const(int(y))))
             elif not z3.is_bool(y):
                 parts += [y < self._const(lay.lo[i]), y > self._const(lay.hi[i])]
@@ -247,7 +251,7 @@ class Unrolling:
         if ck.bad_state is not None:
             return self.frame(k + 1).tx.bool(self.prog.state_checks[(ci, "bad_state")])
         f = self.frame(k)
-        return z3.Or(*[z3.And(self._sel(f, t), f.tx.bool(tpl.checks.get((ci, "bad"), False)))
+        return z3.Or(*[z3.And(self.selects(f, t), f.tx.bool(tpl.checks.get((ci, "bad"), False)))
                        for t, tpl in enumerate(self.templates)])
 
     def bad_initial(self, ci: int) -> Any:
@@ -303,4 +307,4 @@ class Unrolling:
                 node = tpl.choice_inputs[s]
                 if isinstance(node, Sym):
                     env_ch[node.args[0]] = choices[s]
-        return [self._sel(f, t)] + [c == self._const(v) for c, v in zip(f.ch, choices)]
+        return [self.selects(f, t)] + [c == self._const(v) for c, v in zip(f.ch, choices)]
