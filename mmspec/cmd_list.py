@@ -56,8 +56,8 @@ def _engines_text() -> str:
         lines += ["            auto builds the programs of " + ", ".join(slow) + " only for",
                   "            a search that outlasts 1.5 s on the Python engine (tracing and",
                   "            compiling take 15-25 s per design); --engine compiled always"]
-    lines += ["  z3        bmc: every design and every safety check (direct compaction's calls",
-              "            inlined on demand); prove says UNKNOWN for high-order classes and",
-              "            cma_alloc (their steps are left out of Houdini)"]
+    lines += ["  z3        bmc: every design and every check (a liveness check's shortest lasso;",
+              "            direct compaction's calls inlined on demand); prove: safety checks,",
+              "            UNKNOWN for high-order classes and cma_alloc (left out of Houdini)"]
     lines.append("  python    every design and every check")
     return "\n".join(lines) + "\n"

@@ -68,6 +68,7 @@ def _bmc_command(args, design: str, check: str, length: int) -> str:
 
 def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
     from .engine.bmc import bmc
+    from .engine.lasso import bmc_lasso
     from .engine.unroll import symbolic_program
     if args.depth < 1:
         raise MmspecError(f"--depth must be >= 1, got {args.depth}")
@@ -83,10 +84,22 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
         depth[0] = d + 1
     with rep.phase(f"bmc: {design.name} x {check.name}",
                    detail=lambda: f"solving depth {depth[0]} of at most {args.depth}"):
-        r = bmc(model, check, args.depth, time_limit=args.time_limit, progress=done, prog=prog)
+        run = bmc_lasso if getattr(check, "is_liveness", False) else bmc
+        r = run(model, check, args.depth, time_limit=args.time_limit, progress=done, prog=prog)
     rep.line(f"bmc: solver time {time.perf_counter() - t0:.2f} s"
              + (f", {r.inlined} function calls inlined on demand" if r.inlined else ""))
     out.write(f"mmspec bmc: design {design.name}, check {check.name}\n")
+    if r.verdict == "VIOLATED" and r.trace.loop_start is not None:
+        stem, loop = r.trace.loop_start, r.depth - r.trace.loop_start
+        what = (f"shortest lasso: {r.depth} steps, stem {stem} + loop {loop}, the loop back "
+                "marked")
+        out.write(f"{check.name}: VIOLATED ({what}; no lasso of 1..{r.depth - 1} steps)\n")
+        out.write(f"Statistics: depth reached {r.depth}, lasso replayed through the explicit "
+                  "step function\n\n")
+        out.write(render_trace(model, r.trace, title=(
+            f"Counterexample to {check.name} on {design.name} ({what}, found by z3 BMC): "
+            f"{check.title}"), reproduce=_bmc_command(args, design.name, check.name, r.depth)))
+        return EXIT_VIOLATION
     if r.verdict == "VIOLATED":
         assert r.trace is not None
         out.write(f"{check.name}: VIOLATED (shortest counterexample: {r.depth} steps; "
@@ -98,7 +111,8 @@ def cmd_bmc(args, out: TextIO, err: TextIO) -> int:
             f"found by z3 BMC): {check.title}"),
             reproduce=_bmc_command(args, design.name, check.name, r.depth)))
         return EXIT_VIOLATION
-    out.write(f"{check.name}: BOUNDED (no counterexample of length <= {r.depth}; not a proof, "
+    what = "lasso" if getattr(check, "is_liveness", False) else "counterexample"
+    out.write(f"{check.name}: BOUNDED (no {what} of length <= {r.depth}; not a proof, "
               "see `mmspec prove`)\n")
     out.write(f"Statistics: depth reached {r.depth}\n")
     return EXIT_INCONCLUSIVE
@@ -110,6 +124,9 @@ def cmd_prove(args, out: TextIO, err: TextIO) -> int:
     if args.max_k < 1:
         raise MmspecError(f"--max-k must be >= 1, got {args.max_k}")
     design, check, model = _setup(args)
+    if getattr(check, "is_liveness", False):
+        raise MmspecError(f"check {check.name} is a liveness check; prove takes safety checks "
+                          "(for a lasso use `mmspec bmc` or `mmspec check`)")
     prog = symbolic_program(model, [check])      # refuses what the traced rules do not cover
     rep = reporter(args, err)
     t0 = time.perf_counter()

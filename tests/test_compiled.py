@@ -374,6 +374,6 @@ def test_list_says_what_the_compiled_engine_covers():
     text = out.getvalue()
     assert "Engines (" in text and "  compiled  " in text
     assert "every check but:\n              (none)" in text     # compaction is traced
-    assert "z3        bmc: every design and every safety check" in text
+    assert "z3        bmc: every design and every check" in text
     assert "page_age_inversion (" not in text      # page ages are traced
     assert "programs of cma_alloc_no_ebusy, cma_alloc_never_fails only for" in text

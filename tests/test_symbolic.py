@@ -264,7 +264,6 @@ def test_cli_bmc_a_check_and_design_the_old_encoding_lacked():
 
 
 @pytest.mark.parametrize("argv,msg", [
-    (["bmc", "--design", "migrate_cma", "--check", "utilization_oscillation"], "liveness"),
     (["prove", "--design", "migrate_cma", "--check", "utilization_oscillation"], "liveness"),
     (["bmc", "--design", "migrate_cma", "--check", "nope"], "unknown check"),
 ])

@@ -124,6 +124,19 @@ def _establish(model: Allocator, sol, un: Unrolling, lemma, alive: list[int], k:
     return alive
 
 
+def _frame_invariants(model: Allocator, sol, un: Unrolling, lemma, alive: list[int],
+                      k: int) -> list[int]:
+    """Assert the proved invariants on frame k (the steps into it were just added), after
+    checking those Houdini deferred (:func:`_establish`); the invariants still alive."""
+    if lemma is None:
+        return alive
+    if lemma.partial:
+        alive = _establish(model, sol, un, lemma, alive, k)
+    cs = candidates(model, un, k, lemma.sample)
+    sol.add(*[cs[i].term for i in alive])
+    return alive
+
+
 def bmc(model: Allocator, check: Check, max_depth: int, *, time_limit: float | None = None,
         progress=None, bitvec: bool = True, prog: Program | None = None) -> BmcResult:
     """BMC of one safety check to ``max_depth`` (see :func:`bmc_checks`)."""
@@ -140,6 +153,10 @@ def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
     ``bitvec``: the bit-vector encoding, else mathematical integers; ``progress(depth,
     seconds)`` after each depth without a counterexample for some check."""
     t0 = time.perf_counter()
+    for ck in checks:
+        if getattr(ck, "is_liveness", False):
+            raise MmspecError(f"check {ck.name} is a liveness check: its counterexamples are "
+                              "lassos (mmspec.engine.lasso.bmc_lasso)")
     prog = prog if prog is not None else symbolic_program(model, checks)
     # within the layout's bounds the traced rules and the width are exact: proved once per
     # program (with invariants asserted on every frame), or checked at every depth
@@ -159,11 +176,7 @@ def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
             break
         td = time.perf_counter()
         sol.add(*un.trans(k))
-        if lemma is not None:
-            if lemma.partial:
-                alive = _establish(model, sol, un, lemma, alive, k + 1)
-            cs = candidates(model, un, k + 1, lemma.sample)
-            sol.add(*[cs[i].term for i in alive])
+        alive = _frame_invariants(model, sol, un, lemma, alive, k + 1)
         oob = z3.BoolVal(False) if lemma is not None else un.out_of_range(k)
         # one query for every pending check; a model names the checks it violates
         while len(res) < len(idx):

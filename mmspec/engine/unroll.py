@@ -40,14 +40,10 @@ __all__ = ["Unrolling", "symbolic_program", "solver_for", "step_roots"]
 
 def symbolic_program(model: Allocator, checks: Sequence[Check]) -> Program:
     """The traced program of ``model`` with ``checks``, or a one-line MmspecError when the
-    z3 engine cannot take them (a scope or design the tracer refuses, a liveness check)."""
+    z3 engine cannot take them (a scope or design the tracer refuses)."""
     why = unsupported_reason(model)
     if why:
         raise MmspecError(f"the z3 engine runs on the traced rules, which refuse this: {why}")
-    for ck in checks:
-        if getattr(ck, "is_liveness", False):
-            raise MmspecError(f"check {ck.name} is a liveness check (its counterexamples are "
-                              "lassos); bmc and prove take safety checks; use `mmspec check`")
     return trace_program(model, checks)
 
 
@@ -211,9 +207,12 @@ class Unrolling:
         for k in range(depth + 1):
             f = self.frame(k)
             roots: list = []
+            # a liveness check's stay and accept on every frame (a lasso may loop from any)
+            roots += [self.prog.state_checks.get((ci, "stay"), False) for ci in checks]
             if k < depth:
                 tpl = self.templates[self._value(mdl, f.act)]
-                roots = step_roots(tpl)
+                roots += step_roots(tpl)
+                roots += [tpl.checks.get((ci, "accept"), False) for ci in checks]
                 if k == depth - 1:
                     roots += [tpl.checks.get((ci, "bad"), False) for ci in checks]
             if k == depth:
