@@ -87,6 +87,11 @@ def _check(sol, query, un: Unrolling, depth: int, checks: Sequence[int] = (), ac
             return r, mdl, why
 
 
+def _last_step_violates(model: Allocator, tr: Trace, ck: Check) -> bool:
+    last = tr.steps[-1]
+    return ck.violated_by(model, tr.states[-2], last.action, last.effect, last.state)
+
+
 def _replayed_violations(model: Allocator, acts, checks: Sequence[tuple[int, Check]]):
     """``(trace, [j, ...])``: the actions replayed through the step function and the
     checks ``(j, check)`` its last step violates; None if an action is not enabled."""
@@ -94,20 +99,18 @@ def _replayed_violations(model: Allocator, acts, checks: Sequence[tuple[int, Che
         tr = replay(model, model.init_states()[0], acts)
     except TraceReplayError:
         return None
-    last = tr.steps[-1]
-    pre = tr.states[-2]
-    return tr, [j for j, ck in checks
-                if ck.violated_by(model, pre, last.action, last.effect, last.state)]
+    return tr, [j for j, ck in checks if _last_step_violates(model, tr, ck)]
 
 
-def _establish(model: Allocator, sol, un: Unrolling, lemma, alive: list[int], k: int) -> list[int]:
+def _establish(model: Allocator, sol, un: Unrolling, lemma, alive: list[int], k: int,
+               cs: list) -> list[int]:
     """The invariants of ``alive`` that hold on frame k of every run, given that they hold
     on the frames before it: Houdini proved them kept by every step but those of the
     templates ``lemma.partial`` (direct compaction, cma_alloc), so only a step of those into
     frame k is asked about. A real run breaking an invariant drops it from here on; one
-    breaking a layout bound is a model error (as in the compiled engine)."""
+    breaking a layout bound is a model error (as in the compiled engine). ``cs``: the
+    candidates on frame k."""
     init = model.init_states()[0]
-    cs = candidates(model, un, k, lemma.sample)
     f = un.frame(k - 1)
     calling = z3.Or(*[un.selects(f, t) for t in lemma.partial])
     while alive:
@@ -130,9 +133,9 @@ def _frame_invariants(model: Allocator, sol, un: Unrolling, lemma, alive: list[i
     checking those Houdini deferred (:func:`_establish`); the invariants still alive."""
     if lemma is None:
         return alive
+    cs = candidates(model, un, k, lemma.sample)           # (frame k's candidate terms)
     if lemma.partial:
-        alive = _establish(model, sol, un, lemma, alive, k)
-    cs = candidates(model, un, k, lemma.sample)
+        alive = _establish(model, sol, un, lemma, alive, k, cs)
     sol.add(*[cs[i].term for i in alive])
     return alive
 
@@ -211,10 +214,9 @@ def bmc_checks(model: Allocator, checks: Sequence[Check], max_depth: int, *,
                 raise MmspecError(f"z3: a step at depth {k + 1} leaves the derived ranges")
             acts = un.decode_actions(mdl, k + 1)
             tr = replay(model, init, acts, [un.decode_state(mdl, i) for i in range(1, k + 2)])
-            last, pre = tr.steps[-1], tr.states[-2]
             for j, b in todo:
                 if z3.is_true(mdl.eval(b, model_completion=True)):
-                    if not checks[j].violated_by(model, pre, last.action, last.effect, last.state):
+                    if not _last_step_violates(model, tr, checks[j]):
                         raise MmspecError(f"z3 and the step function disagree on {checks[j].name} "
                                           f"at depth {k + 1} (a model error)")
                     res[j] = BmcResult("VIOLATED", k + 1, tr,

@@ -29,7 +29,7 @@ from ..trace import replay
 from .bmc import BmcResult, _check, _frame_invariants, _unrolling
 from .invariants import range_lemma
 from .lower import Program
-from .unroll import symbolic_program
+from .unroll import solver_for, symbolic_program
 
 __all__ = ["bmc_lasso"]
 
@@ -44,7 +44,7 @@ def bmc_lasso(model: Allocator, check: Check, max_depth: int, *,
     lemma = range_lemma(model, prog)
     un, (ci,) = _unrolling(model, [check], prog, True, lemma)
     init = model.init_states()[0]
-    sol = z3.SolverFor("QF_BV")
+    sol = solver_for(un.width)
     sol.add(un.init_constraint())
     alive = list(lemma.alive) if lemma is not None else []
     stay = [un.frame(0).tx.bool(prog.state_checks[(ci, "stay")])]
@@ -56,10 +56,7 @@ def bmc_lasso(model: Allocator, check: Check, max_depth: int, *,
         sol.add(*un.trans(k))
         alive = _frame_invariants(model, sol, un, lemma, alive, n)
         oob = z3.BoolVal(False) if lemma is not None else un.out_of_range(k)
-        f = un.frame(k)
-        accept.append(z3.Or(*[z3.And(un.selects(f, t), f.tx.bool(tpl.checks.get((ci, "accept"),
-                                                                                 False)))
-                              for t, tpl in enumerate(un.templates)]))
+        accept.append(un.step_check(k, ci, "accept"))
         stay.append(un.frame(n).tx.bool(prog.state_checks[(ci, "stay")]))
         loops = [z3.And(un.equal(n, j), *stay[j:n], z3.Or(*accept[j:n])) for j in range(n)]
         r, mdl, why = _check(sol, z3.Or(oob, *loops), un, n, [ci])

@@ -249,8 +249,13 @@ class Unrolling:
         ck = self.prog.checks[ci]
         if ck.bad_state is not None:
             return self.frame(k + 1).tx.bool(self.prog.state_checks[(ci, "bad_state")])
+        return self.step_check(k, ci, "bad")
+
+    def step_check(self, k: int, ci: int, what: str) -> Any:
+        """Check ``ci``'s traced transition predicate ``what`` (``bad``, ``accept``) on the
+        step from frame k, whichever template it takes."""
         f = self.frame(k)
-        return z3.Or(*[z3.And(self.selects(f, t), f.tx.bool(tpl.checks.get((ci, "bad"), False)))
+        return z3.Or(*[z3.And(self.selects(f, t), f.tx.bool(tpl.checks.get((ci, what), False)))
                        for t, tpl in enumerate(self.templates)])
 
     def bad_initial(self, ci: int) -> Any:
